@@ -1,0 +1,23 @@
+# Decides ACTK_WITH_CUDA: on when ACTK_ENABLE_CUDA is set and a CUDA compiler is found.
+# The architectures are a fixed list (sm_80 and sm_90 SASS plus compute_90 PTX for later GPUs),
+# never `native`, which needs a GPU at configure time.
+set(ACTK_WITH_CUDA OFF)
+if(ACTK_ENABLE_CUDA)
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 80-real 90-real 90-virtual)
+    endif()
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    find_package(CUDAToolkit REQUIRED)
+    set(ACTK_WITH_CUDA ON)
+    message(STATUS "actk: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, architectures ${CMAKE_CUDA_ARCHITECTURES})")
+  else()
+    message(STATUS "actk: no CUDA compiler found: building CPU-only (backends reference and cpu)")
+  endif()
+else()
+  message(STATUS "actk: ACTK_ENABLE_CUDA is OFF: building CPU-only (backends reference and cpu)")
+endif()

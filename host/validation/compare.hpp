@@ -1,0 +1,59 @@
+// The validation engine's measuring stick: ulp distances, tolerances and result comparison.
+// Shared by the test suites and `actk validate`, so both judge by the same rules.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "actk/ops.hpp"
+
+namespace actk::validation {
+
+/// Distance between two values of storage type `dtype` (given as raw bytes) in units in the last
+/// place of that type: the number of representable values between them. +0 and -0 are equal; two
+/// NaNs are equal (distance 0); a NaN against a non-NaN is infinitely far.
+double ulp_distance(DType dtype, const void* a, const void* b);
+
+/// The spacing of `dtype`'s representable values at magnitude |value| (one ulp there).
+double ulp_size(DType dtype, double value);
+
+/// The value of one element as a double (exact for every storage type).
+double element_as_double(DType dtype, const void* data, std::int64_t index);
+
+/// The accuracy contract for one (activation, dtype, pass, backend): a result passes when it is
+/// within `max_ulp` of the reference, or within `abs_floor` of it in absolute value (the floor
+/// covers results near zero and, for backward passes, roots of f' where the relative error of any
+/// float evaluation is unbounded; it is scaled by max(1, |dy|)). NaN and infinity must match.
+struct Tolerance {
+  double max_ulp;
+  double abs_floor;
+};
+
+/// The contract's tolerance (see the table in README.md). The reference backend against the
+/// golden values is judged separately (1 ulp).
+Tolerance tolerance(Activation activation, DType dtype, Pass pass, Backend backend);
+
+/// What a comparison of one output against the reference found.
+struct Comparison {
+  std::int64_t checked = 0;
+  std::int64_t failures = 0;          ///< elements outside the tolerance
+  std::int64_t nonfinite_mismatches = 0;  ///< NaN or infinity where the reference has none, or vice versa
+  double max_ulp = 0;                  ///< largest ulp distance among finite, matching elements
+  double max_abs = 0;                  ///< largest absolute difference among them
+  std::int64_t worst_index = -1;       ///< element of the first failure, else of the largest ulp distance
+  bool passed() const { return failures == 0; }
+};
+
+/// Compares `got` against `want` element by element under `tol`. `dy` (may be null) scales the
+/// absolute floor of backward passes.
+Comparison compare(DType dtype, const void* got, const void* want, const void* dy, std::int64_t count,
+                   Tolerance tol);
+
+/// Merges two comparisons of the same output (counts add, maxima combine).
+void merge(Comparison& into, const Comparison& part);
+
+/// "x=<value> got=<value> want=<value> (<ulp> ulp)" for element `index`, for failure messages.
+std::string describe_element(DType dtype, const void* x, const void* got, const void* want, std::int64_t index);
+
+}  // namespace actk::validation

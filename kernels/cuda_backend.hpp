@@ -1,0 +1,24 @@
+// Entry points of the CUDA backend, as the host dispatcher sees them: plain C++, no CUDA header,
+// so host/ compiles without the toolkit. Implemented in kernels/ (nvcc) when ACTK_WITH_CUDA.
+#pragma once
+
+#include <string>
+
+#include "host/backend.hpp"
+
+namespace actk::cuda {
+
+/// Where a pointer lives, as the CUDA runtime reports it.
+enum class MemorySpace { host, device };
+
+/// Whether a usable CUDA device is present; `why` receives the runtime's reason if not.
+bool device_available(std::string* why);
+
+/// host for plain host memory (or when no device is usable), device for device or managed memory.
+MemorySpace memory_space(const void* pointer);
+
+/// Enqueues one elementwise call on call.stream. Returns an empty string on success, else the
+/// CUDA error string of the failed launch. Never throws, never synchronizes.
+std::string launch_elementwise(const detail::ElementwiseCall& call);
+
+}  // namespace actk::cuda

@@ -1,0 +1,72 @@
+// The catalogue: names, lookup, parameters and capabilities are consistent.
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "actk/actk.hpp"
+
+namespace actk {
+namespace {
+
+TEST(Catalogue, ListsTheEighteenElementwiseActivations) {
+  const std::set<std::string> expected = {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu",
+                                          "selu", "celu", "gelu", "gelu_tanh", "silu", "softplus", "mish",
+                                          "hardtanh", "relu6", "hardsigmoid", "hardswish", "softsign"};
+  std::set<std::string> names;
+  for (const ActivationInfo& entry : catalogue()) names.insert(entry.name);
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(kElementwiseActivationCount, 18);
+}
+
+TEST(Catalogue, NameLookupRoundTrips) {
+  for (const ActivationInfo& entry : catalogue()) {
+    EXPECT_EQ(activation_from_name(entry.name), entry.activation);
+    EXPECT_EQ(&info(entry.activation), &entry);
+    EXPECT_STREQ(activation_name(entry.activation), entry.name);
+  }
+  EXPECT_EQ(activation_from_name("swish"), Activation::silu);
+  EXPECT_FALSE(activation_from_name("gelu2").has_value());
+  EXPECT_FALSE(activation_from_name("").has_value());
+}
+
+TEST(Catalogue, ParametersAndDefaultsFollowPyTorch) {
+  EXPECT_TRUE(info(Activation::leaky_relu).uses(Param::negative_slope));
+  EXPECT_FLOAT_EQ(param_default(Param::negative_slope), 0.01f);
+  EXPECT_TRUE(info(Activation::softplus).uses(Param::beta));
+  EXPECT_TRUE(info(Activation::softplus).uses(Param::threshold));
+  EXPECT_FLOAT_EQ(param_default(Param::threshold), 20.0f);
+  EXPECT_TRUE(info(Activation::hardtanh).uses(Param::min_val));
+  EXPECT_FLOAT_EQ(param_default(Param::min_val), -1.0f);
+  EXPECT_FLOAT_EQ(param_default(Param::max_val), 1.0f);
+  EXPECT_EQ(info(Activation::gelu).param_mask, 0u);
+  EXPECT_STREQ(param_name(Param::alpha), "alpha");
+}
+
+TEST(Catalogue, BackwardFromOutputFollowsTheTable) {
+  const ActivationParams defaults;
+  for (const char* name : {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "celu"}) {
+    EXPECT_TRUE(supports_backward_from_output(*activation_from_name(name), defaults)) << name;
+  }
+  for (const char* name : {"gelu", "gelu_tanh", "silu", "softplus", "mish", "hardtanh", "hardswish", "softsign"}) {
+    EXPECT_FALSE(supports_backward_from_output(*activation_from_name(name), defaults)) << name;
+  }
+  ActivationParams flat;
+  flat.negative_slope = 0.0f;
+  EXPECT_FALSE(supports_backward_from_output(Activation::leaky_relu, flat));
+  flat.alpha = -1.0f;
+  EXPECT_FALSE(supports_backward_from_output(Activation::elu, flat));
+  EXPECT_TRUE(supports_backward_from_output(Activation::celu, flat));
+}
+
+TEST(Backends, NamesAndAvailability) {
+  EXPECT_STREQ(backend_name(Backend::automatic), "auto");
+  EXPECT_STREQ(pass_name(Pass::forward_backward), "forward_backward");
+  EXPECT_TRUE(backend_available(Backend::reference));
+  EXPECT_TRUE(backend_available(Backend::cpu));
+  std::string why;
+  if (!backend_available(Backend::cuda, &why)) EXPECT_FALSE(why.empty());
+}
+
+}  // namespace
+}  // namespace actk
