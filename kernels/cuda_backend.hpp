@@ -2,6 +2,7 @@
 // so host/ compiles without the toolkit. Implemented in kernels/ (nvcc) when ACTK_WITH_CUDA.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "host/backend.hpp"
@@ -20,5 +21,14 @@ MemorySpace memory_space(const void* pointer);
 /// Enqueues one elementwise call on call.stream. Returns an empty string on success, else the
 /// CUDA error string of the failed launch. Never throws, never synchronizes.
 std::string launch_elementwise(const detail::ElementwiseCall& call);
+
+/// Plain device memory for the tools (validation suite, comparison, benchmarks); never used by
+/// the passes themselves. Each returns false (or null) and fills `error` on failure.
+void* device_allocate(std::size_t bytes, std::string* error);
+void device_free(void* pointer);
+bool copy_to_device(void* device, const void* host, std::size_t bytes, std::string* error);
+bool copy_to_host(void* host, const void* device, std::size_t bytes, std::string* error);
+/// Waits for all work on `stream` (null: the legacy default stream).
+bool synchronize(void* stream, std::string* error);
 
 }  // namespace actk::cuda

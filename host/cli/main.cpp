@@ -1,0 +1,170 @@
+// The `actk` command: list the catalogue, run every pass, validate every backend.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "actk/actk.hpp"
+#include "host/validation/battery.hpp"
+#include "host/validation/suite.hpp"
+
+namespace {
+
+using namespace actk;
+
+constexpr const char* kUsage = R"(usage: actk <command> [options]
+
+commands:
+  list                      the catalogue: name, parameters (defaults), backward from output
+  run                       every pass of every activation on every available backend, f32
+  validate [options]        the validation suite (see README.md, "Validation")
+      --json FILE           also write the report as JSON
+      --filter TERMS        comma-separated terms; each '/'-separated part names an activation,
+                            dtype, pass or backend: gelu | gelu/bf16 | cpu/backward,silu
+      --quick               fewer random f32/f64 inputs (2^14 instead of 2^20 / 2^17)
+  --version                 the library version
+  help                      this text
+
+exit status: 0 on success, 1 when a validation row fails, 2 for bad usage.
+)";
+
+const Pass kPasses[] = {Pass::forward, Pass::backward, Pass::backward_from_output, Pass::forward_backward};
+const Backend kBackends[] = {Backend::reference, Backend::cpu, Backend::cuda};
+
+int list_catalogue() {
+  std::printf("%-12s %-34s %s\n", "activation", "parameters (default)", "backward from output");
+  for (const ActivationInfo& entry : catalogue()) {
+    std::string params;
+    for (unsigned bit = 0; bit < 8; ++bit) {
+      const Param p = static_cast<Param>(bit);
+      if (!entry.uses(p)) continue;
+      char text[64];
+      std::snprintf(text, sizeof text, "%s%s=%g", params.empty() ? "" : ", ", param_name(p), param_default(p));
+      params += text;
+    }
+    const char* from_output = entry.from_output == FromOutput::always  ? "yes"
+                              : entry.from_output == FromOutput::never ? "no"
+                                                                       : "when the parameter > 0";
+    std::printf("%-12s %-34s %s\n", entry.name, params.empty() ? "-" : params.c_str(), from_output);
+  }
+  return 0;
+}
+
+// Every pass of every activation on a small f32 input, on each available backend, with the
+// output at a few points and the largest difference from the reference over the whole input.
+int run_all() {
+  const std::vector<double> shown = {-3.0, -1.0, -0.25, 0.0, 0.5, 2.0};
+  std::vector<double> values = shown;
+  for (int i = 0; i <= 4096; ++i) values.push_back(-8.0 + 16.0 * i / 4096);
+  const validation::HostBuffer x(DType::f32, values);
+  const validation::HostBuffer dy(DType::f32, std::vector<double>(values.size(), 1.0));
+
+  std::vector<Backend> backends;
+  for (Backend b : kBackends) {
+    std::string why;
+    if (backend_available(b, &why)) {
+      backends.push_back(b);
+    } else {
+      std::printf("backend %s not available: %s\n", backend_name(b), why.c_str());
+    }
+  }
+  std::printf("\n%-12s %-21s %-10s", "activation", "pass", "backend");
+  for (double v : shown) std::printf(" %9s", ("x=" + std::to_string(v).substr(0, 5)).c_str());
+  std::printf(" %14s\n", "max ulp vs ref");
+
+  for (const ActivationInfo& entry : catalogue()) {
+    for (Pass pass : kPasses) {
+      if (pass == Pass::backward_from_output && !supports_backward_from_output(entry.activation, {})) continue;
+      validation::HostBuffer input = x;
+      if (pass == Pass::backward_from_output) {
+        forward(entry.activation, x.view(), input.view(), {Backend::reference});
+      }
+      validation::HostBuffer reference_out(DType::f32, x.count());
+      for (Backend backend : backends) {
+        const validation::Outputs outputs = validation::run_on(backend, entry.activation, pass, input, dy, {});
+        const validation::HostBuffer& out = pass == Pass::forward ? outputs.y : outputs.dx;
+        if (backend == Backend::reference) reference_out = out;
+        double max_ulp = 0;
+        for (std::int64_t i = 0; i < out.count(); ++i) {
+          const float a = static_cast<float>(out.at(i)), b = static_cast<float>(reference_out.at(i));
+          max_ulp = std::fmax(max_ulp, validation::ulp_distance(DType::f32, &a, &b));
+        }
+        std::printf("%-12s %-21s %-10s", entry.name, pass_name(pass), backend_name(backend));
+        for (std::size_t i = 0; i < shown.size(); ++i) std::printf(" %9.5f", out.at(static_cast<std::int64_t>(i)));
+        std::printf(" %14.0f\n", max_ulp);
+      }
+    }
+  }
+  return 0;
+}
+
+int validate(int argc, char** argv) {
+  validation::SuiteOptions options;
+  std::string json_path;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--json" && i + 1 < argc) {
+      json_path = argv[++i];
+    } else if (arg == "--filter" && i + 1 < argc) {
+      options.filter = argv[++i];
+    } else if (arg == "--quick") {
+      options.f32_random = options.f64_random = std::int64_t{1} << 14;
+    } else {
+      std::fprintf(stderr, "actk validate: unknown option '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+  }
+  const bool tty = isatty(STDERR_FILENO);
+  const validation::Report report = validation::run_suite(options, [&](int done, int total, const std::string& now) {
+    std::fprintf(stderr, "%s[%3d/%3d] validating %-24s", tty ? "\r" : "", done, total, now.c_str());
+    if (!tty || done == total) std::fprintf(stderr, "\n");
+  });
+  validation::print_report(report, std::cout);
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    if (!out) {
+      std::fprintf(stderr, "actk validate: cannot write %s\n", json_path.c_str());
+      return 2;
+    }
+    validation::write_json(report, out);
+    std::printf("JSON report written to %s\n", json_path.c_str());
+  }
+  if (report.rows.empty()) {
+    std::fprintf(stderr, "actk validate: the filter '%s' matches nothing\n", options.filter.c_str());
+    return 2;
+  }
+  return report.passed() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string command = argv[1];
+  try {
+    if (command == "list") return list_catalogue();
+    if (command == "run") return run_all();
+    if (command == "validate") return validate(argc - 2, argv + 2);
+    if (command == "--version" || command == "version") {
+      std::printf("actk %s\n", kVersion);
+      return 0;
+    }
+    if (command == "help" || command == "--help" || command == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "actk %s: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "actk: unknown command '%s'\n%s", command.c_str(), kUsage);
+  return 2;
+}
