@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "host/backend.hpp"
@@ -30,5 +31,10 @@ bool copy_to_device(void* device, const void* host, std::size_t bytes, std::stri
 bool copy_to_host(void* host, const void* device, std::size_t bytes, std::string* error);
 /// Waits for all work on `stream` (null: the legacy default stream).
 bool synchronize(void* stream, std::string* error);
+/// Enqueues a device-to-device copy (cudaMemcpyAsync) on `stream`: the bandwidth roofline.
+bool copy_device_to_device(void* device_out, const void* device_in, std::size_t bytes, void* stream, std::string* error);
+/// Mean milliseconds per run of `work` (which enqueues on `stream`), timed with CUDA events over
+/// `repetitions` runs after one warm-up run. Negative on error.
+double time_ms(const std::function<void()>& work, int repetitions, void* stream, std::string* error);
 
 }  // namespace actk::cuda

@@ -2,14 +2,17 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
 
 #include "actk/actk.hpp"
+#include "host/cli/compare.hpp"
 #include "host/validation/battery.hpp"
 #include "host/validation/suite.hpp"
 
@@ -27,6 +30,10 @@ commands:
       --filter TERMS        comma-separated terms; each '/'-separated part names an activation,
                             dtype, pass or backend: gelu | gelu/bf16 | cpu/backward,silu
       --quick               fewer random f32/f64 inputs (2^14 instead of 2^20 / 2^17)
+  compare [NAMES] [options] CPU vs GPU: forward and backward of each activation (or those named),
+                            time, GB/s, fraction of the same-run copy bandwidth, speed-up
+      --sizes N,N,...       element counts (default 4096,1048576,16777216)
+      --dtype T             f32 (default), f64, f16 or bf16
   --version                 the library version
   help                      this text
 
@@ -141,6 +148,44 @@ int validate(int argc, char** argv) {
   return report.passed() ? 0 : 1;
 }
 
+int compare(int argc, char** argv) {
+  std::vector<std::string> names;
+  std::vector<std::int64_t> sizes = {std::int64_t{1} << 12, std::int64_t{1} << 20, std::int64_t{1} << 24};
+  DType dtype = DType::f32;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--sizes" && i + 1 < argc) {
+      sizes.clear();
+      std::stringstream list(argv[++i]);
+      std::string item;
+      while (std::getline(list, item, ',')) {
+        const long long n = std::atoll(item.c_str());
+        if (n <= 0) {
+          std::fprintf(stderr, "actk compare: bad size '%s'\n", item.c_str());
+          return 2;
+        }
+        sizes.push_back(n);
+      }
+    } else if (arg == "--dtype" && i + 1 < argc) {
+      const std::string name = argv[++i];
+      bool known = false;
+      for (DType d : {DType::f32, DType::f64, DType::f16, DType::bf16}) {
+        if (name == dtype_name(d)) dtype = d, known = true;
+      }
+      if (!known) {
+        std::fprintf(stderr, "actk compare: unknown dtype '%s'\n", name.c_str());
+        return 2;
+      }
+    } else if (activation_from_name(arg)) {
+      names.push_back(activation_name(*activation_from_name(arg)));
+    } else {
+      std::fprintf(stderr, "actk compare: unknown activation or option '%s'\n%s", arg.c_str(), kUsage);
+      return 2;
+    }
+  }
+  return cli::compare(names, sizes, dtype);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,6 +198,7 @@ int main(int argc, char** argv) {
     if (command == "list") return list_catalogue();
     if (command == "run") return run_all();
     if (command == "validate") return validate(argc - 2, argv + 2);
+    if (command == "compare") return compare(argc - 2, argv + 2);
     if (command == "--version" || command == "version") {
       std::printf("actk %s\n", kVersion);
       return 0;
