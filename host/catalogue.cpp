@@ -7,16 +7,19 @@ namespace actk {
 namespace {
 
 constexpr ActivationInfo kCatalogue[] = {
-#define ACTK_INFO_ENTRY(id, Functor, params, from_output) \
-  {Activation::id, #id, params, FromOutput::from_output},
-    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_INFO_ENTRY)
-#undef ACTK_INFO_ENTRY
+#define ACTK_ELEMENTWISE_INFO(id, Functor, params, from_output) \
+  {Activation::id, #id, ActivationKind::elementwise, params, FromOutput::from_output, Activation::id},
+#define ACTK_STRUCTURED_INFO(id, kind, gate) \
+  {Activation::id, #id, ActivationKind::kind, ACTK_PARAMS_NONE, FromOutput::never, Activation::gate},
+    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_ELEMENTWISE_INFO) ACTK_STRUCTURED_ACTIVATIONS(ACTK_STRUCTURED_INFO)
+#undef ACTK_ELEMENTWISE_INFO
+#undef ACTK_STRUCTURED_INFO
 };
 
-static_assert(sizeof(kCatalogue) / sizeof(kCatalogue[0]) == kElementwiseActivationCount);
+static_assert(sizeof(kCatalogue) / sizeof(kCatalogue[0]) == kActivationCount);
 
-// Every parameter of the catalogue that "leads" an activation (the one `when_param_positive`
-// refers to) is the first bit of its mask.
+// The parameter that `when_param_positive` refers to: the entry's first (leaky_relu's slope,
+// elu's alpha).
 Param first_param(unsigned mask) {
   for (unsigned i = 0; i < 8; ++i) {
     if ((mask >> i) & 1u) return static_cast<Param>(i);
@@ -67,7 +70,15 @@ std::optional<Activation> activation_from_name(std::string_view name) noexcept {
 }
 
 const ActivationInfo* catalogue_begin() noexcept { return kCatalogue; }
-const ActivationInfo* catalogue_end() noexcept { return kCatalogue + kElementwiseActivationCount; }
+const ActivationInfo* catalogue_end() noexcept { return kCatalogue + kActivationCount; }
+
+Catalogue catalogue(ActivationKind kind) noexcept {
+  const ActivationInfo* first = catalogue_begin();
+  while (first != catalogue_end() && first->kind != kind) ++first;
+  const ActivationInfo* last = first;
+  while (last != catalogue_end() && last->kind == kind) ++last;
+  return {first, last};
+}
 
 bool supports_backward_from_output(Activation activation, const ActivationParams& params) noexcept {
   const ActivationInfo& entry = info(activation);

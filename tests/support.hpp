@@ -17,7 +17,7 @@ namespace actk::testing {
 inline const std::vector<Activation>& all_activations() {
   static const std::vector<Activation> list = [] {
     std::vector<Activation> v;
-    for (const ActivationInfo& entry : catalogue()) v.push_back(entry.activation);
+    for (const ActivationInfo& entry : catalogue(ActivationKind::elementwise)) v.push_back(entry.activation);
     return v;
   }();
   return list;

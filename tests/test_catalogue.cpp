@@ -14,9 +14,27 @@ TEST(Catalogue, ListsTheEighteenElementwiseActivations) {
                                           "selu", "celu", "gelu", "gelu_tanh", "silu", "softplus", "mish",
                                           "hardtanh", "relu6", "hardsigmoid", "hardswish", "softsign"};
   std::set<std::string> names;
-  for (const ActivationInfo& entry : catalogue()) names.insert(entry.name);
+  for (const ActivationInfo& entry : catalogue(ActivationKind::elementwise)) names.insert(entry.name);
   EXPECT_EQ(names, expected);
   EXPECT_EQ(kElementwiseActivationCount, 18);
+}
+
+TEST(Catalogue, ListsTheStructuredActivations) {
+  EXPECT_EQ(info(Activation::prelu).kind, ActivationKind::prelu);
+  EXPECT_EQ(info(Activation::maxout).kind, ActivationKind::maxout);
+  const std::pair<Activation, Activation> gated[] = {{Activation::glu, Activation::sigmoid},
+                                                     {Activation::reglu, Activation::relu},
+                                                     {Activation::geglu, Activation::gelu},
+                                                     {Activation::geglu_tanh, Activation::gelu_tanh},
+                                                     {Activation::swiglu, Activation::silu}};
+  for (const auto& [entry, gate] : gated) {
+    EXPECT_EQ(info(entry).kind, ActivationKind::gated);
+    EXPECT_EQ(info(entry).gate, gate);
+  }
+  int count = 0;
+  for (const ActivationInfo& entry : catalogue()) count += entry.kind != ActivationKind::elementwise;
+  EXPECT_EQ(count, 7);
+  EXPECT_EQ(kActivationCount, 25);
 }
 
 TEST(Catalogue, NameLookupRoundTrips) {

@@ -164,7 +164,9 @@ TEST(ErrorsParameters, OutOfRange) {
 TEST(ErrorsParameters, UnknownActivationAndBackend) {
   Buffers b;
   expect_error([&] { forward(static_cast<Activation>(200), b.x.view(), b.y.view()); }, b, "forward", "activation",
-               "not an elementwise activation");
+               "not an entry of the catalogue");
+  expect_error([&] { forward(Activation::swiglu, b.x.view(), b.y.view()); }, b, "forward", "activation",
+               "does not take swiglu; use gated_forward, gated_backward");
   Options options;
   options.backend = static_cast<Backend>(42);
   expect_error([&] { forward(Activation::relu, b.x.view(), b.y.view(), options); }, b, "forward", "options.backend",

@@ -137,7 +137,7 @@ int compare(const std::vector<std::string>& names, const std::vector<std::int64_
   std::printf("%-12s %-8s %10s | %9s %7s %5s | %9s %7s %5s | %8s\n", "activation", "pass", "n", "cpu us", "GB/s",
               "copy", "cuda us", "GB/s", "copy", "speed-up");
 
-  for (const ActivationInfo& entry : catalogue()) {
+  for (const ActivationInfo& entry : catalogue(ActivationKind::elementwise)) {
     if (!names.empty() && std::find(names.begin(), names.end(), entry.name) == names.end()) continue;
     const validation::HostBuffer battery = validation::battery(entry.activation, {}, dtype, 0, false);
     for (std::int64_t n : sizes) {

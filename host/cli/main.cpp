@@ -44,7 +44,7 @@ const Pass kPasses[] = {Pass::forward, Pass::backward, Pass::backward_from_outpu
 const Backend kBackends[] = {Backend::reference, Backend::cpu, Backend::cuda};
 
 int list_catalogue() {
-  std::printf("%-12s %-34s %s\n", "activation", "parameters (default)", "backward from output");
+  std::printf("%-12s %-12s %-48s %s\n", "activation", "kind", "parameters (default)", "backward from output");
   for (const ActivationInfo& entry : catalogue()) {
     std::string params;
     for (unsigned bit = 0; bit < 8; ++bit) {
@@ -54,10 +54,26 @@ int list_catalogue() {
       std::snprintf(text, sizeof text, "%s%s=%g", params.empty() ? "" : ", ", param_name(p), param_default(p));
       params += text;
     }
+    const char* kind = "elementwise";
+    switch (entry.kind) {
+      case ActivationKind::elementwise: break;
+      case ActivationKind::prelu:
+        kind = "prelu";
+        params = "weight (1 or C values); shape rows x C x inner";
+        break;
+      case ActivationKind::maxout:
+        kind = "maxout";
+        params = "k (group size, divides the width)";
+        break;
+      case ActivationKind::gated:
+        kind = "gated";
+        params = std::string("act(gate) * up, act = ") + activation_name(entry.gate);
+        break;
+    }
     const char* from_output = entry.from_output == FromOutput::always  ? "yes"
                               : entry.from_output == FromOutput::never ? "no"
                                                                        : "when the parameter > 0";
-    std::printf("%-12s %-34s %s\n", entry.name, params.empty() ? "-" : params.c_str(), from_output);
+    std::printf("%-12s %-12s %-48s %s\n", entry.name, kind, params.empty() ? "-" : params.c_str(), from_output);
   }
   return 0;
 }
@@ -84,7 +100,7 @@ int run_all() {
   for (double v : shown) std::printf(" %9s", ("x=" + std::to_string(v).substr(0, 5)).c_str());
   std::printf(" %14s\n", "max ulp vs ref");
 
-  for (const ActivationInfo& entry : catalogue()) {
+  for (const ActivationInfo& entry : catalogue(ActivationKind::elementwise)) {
     for (Pass pass : kPasses) {
       if (pass == Pass::backward_from_output && !supports_backward_from_output(entry.activation, {})) continue;
       validation::HostBuffer input = x;

@@ -231,7 +231,7 @@ Report run_suite(const SuiteOptions& options,
     DType dtype;
   };
   std::vector<Group> groups;
-  for (const ActivationInfo& entry : catalogue()) {
+  for (const ActivationInfo& entry : catalogue(ActivationKind::elementwise)) {
     for (DType dtype : kDtypes) {
       bool wanted = false;
       for (Pass pass : kPasses) {

@@ -1,5 +1,5 @@
 // The activation catalogue: every activation is listed once, here, and the API, the backends,
-// the tests, the validation suite and the benchmarks all expand from this list.
+// the tests, the validation suite and the benchmarks all expand from these lists.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,14 @@ namespace actk {
 
 /// Which activation parameter a catalogue entry reads (see ActivationParams).
 enum class Param : std::uint8_t { negative_slope, alpha, beta, threshold, min_val, max_val };
+
+/// The shape of work an activation does, which decides the calls that take it.
+enum class ActivationKind : std::uint8_t {
+  elementwise,  ///< y = f(x) element by element: forward, backward, ... (ops.hpp), bias fusion
+  prelu,        ///< a learnable weight per channel: prelu_forward, prelu_backward (structured.hpp)
+  maxout,       ///< a max over groups of k: maxout_forward, maxout_backward
+  gated,        ///< y = act(gate) * up: gated_forward, gated_backward
+};
 
 /// When the backward pass can be computed from the forward output y instead of the input x.
 enum class FromOutput : std::uint8_t {
@@ -42,19 +50,30 @@ enum class FromOutput : std::uint8_t {
   X(hardswish, Hardswish, ACTK_PARAMS_NONE, never)                                             \
   X(softsign, Softsign, ACTK_PARAMS_NONE, never)
 
-/// Every activation of the catalogue.
+// X(id, kind, gate activation): the entries that are not a plain map over elements. A gated
+// entry computes act(gate) * up with the elementwise activation named in the third column.
+#define ACTK_STRUCTURED_ACTIVATIONS(X) \
+  X(prelu, prelu, identity)            \
+  X(maxout, maxout, identity)          \
+  X(glu, gated, sigmoid)               \
+  X(reglu, gated, relu)                \
+  X(geglu, gated, gelu)                \
+  X(geglu_tanh, gated, gelu_tanh)      \
+  X(swiglu, gated, silu)
+
+/// Every activation of the catalogue: the elementwise ones first, then the structured ones.
 enum class Activation : std::uint8_t {
-#define ACTK_ENUM_ENTRY(id, Functor, params, from_output) id,
-  ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_ENUM_ENTRY)
+#define ACTK_ENUM_ENTRY(id, ...) id,
+  ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_ENUM_ENTRY) ACTK_STRUCTURED_ACTIVATIONS(ACTK_ENUM_ENTRY)
 #undef ACTK_ENUM_ENTRY
 };
 
-/// Number of elementwise activations in the catalogue.
+/// Number of elementwise activations (they come first in the enum), and of all entries.
 inline constexpr int kElementwiseActivationCount = 0
-#define ACTK_COUNT_ENTRY(id, Functor, params, from_output) +1
-    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_COUNT_ENTRY)
+#define ACTK_COUNT_ENTRY(...) +1
+    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_COUNT_ENTRY);
+inline constexpr int kActivationCount = kElementwiseActivationCount ACTK_STRUCTURED_ACTIVATIONS(ACTK_COUNT_ENTRY);
 #undef ACTK_COUNT_ENTRY
-    ;
 
 /// Parameters of the parametric activations, with PyTorch's defaults. Each activation reads
 /// only the fields its catalogue entry names; the others are ignored.
@@ -78,28 +97,39 @@ float param_default(Param param) noexcept;
 struct ActivationInfo {
   Activation activation;
   const char* name;          ///< e.g. "gelu_tanh"
+  ActivationKind kind;
   unsigned param_mask;       ///< bit i set: reads Param(i)
   FromOutput from_output;    ///< whether backward_from_output is allowed
+  Activation gate;           ///< gated entries: the activation applied to the gate; others: itself
 
   bool uses(Param param) const noexcept { return (param_mask >> static_cast<unsigned>(param)) & 1u; }
 };
 
 /// The catalogue entry of an activation.
 const ActivationInfo& info(Activation activation) noexcept;
+/// Whether `activation` is an entry of the catalogue (a valid enumerator).
+inline bool is_known(Activation activation) noexcept {
+  return static_cast<int>(activation) < kActivationCount;
+}
 /// Canonical name of an activation ("gelu", "leaky_relu", ...).
 const char* activation_name(Activation activation) noexcept;
 /// The activation of a name, or nothing if the name is unknown ("swish" is accepted for silu).
 std::optional<Activation> activation_from_name(std::string_view name) noexcept;
-/// The whole catalogue, in declaration order.
+/// The whole catalogue, in declaration order (entries of one kind are contiguous).
 const ActivationInfo* catalogue_begin() noexcept;
 const ActivationInfo* catalogue_end() noexcept;
 
-/// Iterable view of the catalogue: `for (const ActivationInfo& a : actk::catalogue())`.
+/// Iterable run of catalogue entries: `for (const ActivationInfo& a : actk::catalogue())`.
 struct Catalogue {
-  const ActivationInfo* begin() const noexcept { return catalogue_begin(); }
-  const ActivationInfo* end() const noexcept { return catalogue_end(); }
+  const ActivationInfo* first;
+  const ActivationInfo* last;
+  const ActivationInfo* begin() const noexcept { return first; }
+  const ActivationInfo* end() const noexcept { return last; }
 };
-inline Catalogue catalogue() noexcept { return {}; }
+/// Every entry.
+inline Catalogue catalogue() noexcept { return {catalogue_begin(), catalogue_end()}; }
+/// The entries of one kind, e.g. catalogue(ActivationKind::elementwise).
+Catalogue catalogue(ActivationKind kind) noexcept;
 
 /// Whether backward_from_output is valid for this activation with these parameters.
 bool supports_backward_from_output(Activation activation, const ActivationParams& params) noexcept;

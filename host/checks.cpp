@@ -1,0 +1,150 @@
+#include "host/checks.hpp"
+
+#include <cmath>
+
+#include "actk/error.hpp"
+#ifdef ACTK_WITH_CUDA
+#include "kernels/cuda_backend.hpp"
+#endif
+
+namespace actk::detail {
+namespace {
+
+// The calls that take activations of a kind, for the error that names the right ones.
+const char* calls_of(ActivationKind kind) {
+  switch (kind) {
+    case ActivationKind::elementwise:
+      return "forward, backward, backward_from_output, forward_backward, forward_bias, backward_bias";
+    case ActivationKind::prelu: return "prelu_forward, prelu_backward";
+    case ActivationKind::maxout: return "maxout_forward, maxout_backward";
+    case ActivationKind::gated: return "gated_forward, gated_backward";
+  }
+  return "?";
+}
+
+bool overlaps(const Arg& a, const Arg& b) {
+  const auto begin_a = reinterpret_cast<std::uintptr_t>(a.data);
+  const auto begin_b = reinterpret_cast<std::uintptr_t>(b.data);
+  const auto end_a = begin_a + static_cast<std::uintptr_t>(a.span) * a.element_size;
+  const auto end_b = begin_b + static_cast<std::uintptr_t>(b.span) * b.element_size;
+  return begin_a < end_b && begin_b < end_a;
+}
+
+}  // namespace
+
+void CallChecker::fail(const std::string& argument, const std::string& reason) const {
+  const std::string activation = is_known(activation_) ? activation_name(activation_)
+                                                       : "activation " + std::to_string(static_cast<int>(activation_));
+  throw Error(call_, activation, argument, reason);
+}
+
+void CallChecker::check_activation(ActivationKind kind) const {
+  if (!is_known(activation_)) fail("activation", "not an entry of the catalogue");
+  const ActivationInfo& entry = info(activation_);
+  if (entry.kind != kind) {
+    fail("activation", std::string("this call does not take ") + entry.name + "; use " + calls_of(entry.kind));
+  }
+}
+
+void CallChecker::check_dtype(const char* name, DType dtype, const char* reference_name, DType reference) const {
+  if (static_cast<unsigned>(dtype) > static_cast<unsigned>(DType::bf16)) {
+    fail(name, "unknown dtype " + std::to_string(static_cast<int>(dtype)));
+  }
+  if (dtype != reference) {
+    fail(name, std::string("dtype ") + dtype_name(dtype) + " does not match " + reference_name + "'s dtype " +
+                   dtype_name(reference));
+  }
+}
+
+void CallChecker::check_pointer(const Arg& arg) const {
+  if (arg.count < 0) fail(arg.name, "count " + std::to_string(arg.count) + " is negative");
+  if (arg.count > 0 && arg.data == nullptr) fail(arg.name, "null pointer with a non-zero count");
+}
+
+void CallChecker::check_count(const Arg& arg, std::int64_t expected, const std::string& what) const {
+  if (arg.count != expected) {
+    fail(arg.name, "count " + std::to_string(arg.count) + " does not match " + what + " " + std::to_string(expected));
+  }
+}
+
+void CallChecker::check_overlaps(const Arg* args, int n) const {
+  for (int i = 0; i < n; ++i) {
+    if (!args[i].output || args[i].span == 0) continue;
+    for (int j = 0; j < n; ++j) {
+      if (i == j || args[j].span == 0) continue;
+      const bool both_outputs = args[j].output;
+      const bool exact = args[i].data == args[j].data && args[i].span == args[j].span &&
+                         args[i].element_size == args[j].element_size;
+      if (!both_outputs && exact) continue;
+      if (both_outputs && j < i) continue;  // each pair of outputs once
+      if (overlaps(args[i], args[j])) {
+        fail(args[i].name, std::string(both_outputs ? "overlaps the other output " : "partially overlaps ") +
+                               args[j].name + (both_outputs ? "" : " (only exact in-place aliasing is allowed)"));
+      }
+    }
+  }
+}
+
+void CallChecker::check_params(const ActivationParams& params) const {
+  const ActivationInfo& entry = info(activation_);
+  for (unsigned bit = 0; bit < 8; ++bit) {
+    const Param param = static_cast<Param>(bit);
+    if (!entry.uses(param)) continue;
+    const float v = param_value(params, param);
+    const bool may_be_infinite = param == Param::threshold;
+    if (std::isnan(v) || (!may_be_infinite && std::isinf(v))) {
+      fail(param_name(param), "must be finite, got " + std::to_string(v));
+    }
+  }
+  if (entry.uses(Param::beta) && params.beta == 0.0f) fail("beta", "must be non-zero");
+  if (activation_ == Activation::celu && params.alpha == 0.0f) fail("alpha", "must be non-zero for celu");
+  if (entry.uses(Param::min_val) && params.min_val > params.max_val) {
+    fail("min_val", "min_val " + std::to_string(params.min_val) + " is greater than max_val " +
+                        std::to_string(params.max_val));
+  }
+}
+
+void CallChecker::check_from_output(const ActivationParams& params) const {
+  if (supports_backward_from_output(activation_, params)) return;
+  if (info(activation_).from_output == FromOutput::never) {
+    fail("y", "the output does not determine the derivative of this activation; use backward from x");
+  }
+  fail("y", "the output determines the derivative only when the activation's parameter is > 0");
+}
+
+Backend CallChecker::choose_backend(const Options& options, const Arg* args, int n) const {
+  Backend backend = options.backend;
+  if (static_cast<unsigned>(backend) > static_cast<unsigned>(Backend::cuda)) fail("options.backend", "unknown backend");
+#ifdef ACTK_WITH_CUDA
+  if (backend == Backend::cuda) {
+    std::string why;
+    if (!cuda::device_available(&why)) fail("options.backend", "the cuda backend is unavailable: " + why);
+  }
+  const char* chosen_from = nullptr;
+  for (int i = 0; i < n; ++i) {
+    if (args[i].count == 0 || !args[i].data) continue;
+    const bool on_device = cuda::memory_space(args[i].data) == cuda::MemorySpace::device;
+    if (backend == Backend::automatic) {
+      backend = on_device ? Backend::cuda : Backend::cpu;
+      chosen_from = args[i].name;
+    }
+    if (on_device != (backend == Backend::cuda)) {
+      fail(args[i].name, std::string(on_device ? "device" : "host") + " pointer given to the " +
+                             backend_name(backend) + " backend" +
+                             (chosen_from ? " (chosen from " + std::string(chosen_from) + ")" : std::string()));
+    }
+  }
+  return backend == Backend::automatic ? Backend::cpu : backend;
+#else
+  (void)args;
+  (void)n;
+  if (backend == Backend::cuda) fail("options.backend", "the cuda backend is unavailable: actk was built without CUDA");
+  return backend == Backend::automatic ? Backend::cpu : backend;
+#endif
+}
+
+void CallChecker::check_launch(const std::string& cuda_error) const {
+  if (!cuda_error.empty()) fail("launch", "CUDA error: " + cuda_error);
+}
+
+}  // namespace actk::detail
