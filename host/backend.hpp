@@ -108,5 +108,9 @@ void reference_gated(const GatedCall& call);
 void reference_bias(const BiasCall& call);
 
 void cpu_elementwise(const ElementwiseCall& call);
+void cpu_prelu(const PreluCall& call);
+void cpu_maxout(const MaxoutCall& call);
+void cpu_gated(const GatedCall& call);
+void cpu_bias(const BiasCall& call);
 
 }  // namespace actk::detail

@@ -11,18 +11,21 @@
 
 namespace actk::detail {
 
-/// One array argument as the checks see it.
+/// One array argument as the checks see it: `rows` rows of `cols` elements, `row_stride`
+/// elements apart (a 1-D view is one row).
 struct Arg {
   const char* name;
   const void* data;
   std::int64_t count;         ///< elements the view describes
   std::size_t element_size;   ///< bytes per element
-  std::int64_t span;          ///< elements from data to one past the last touched (strided views: more than count)
+  std::int64_t rows, cols, row_stride;
   bool output;
 
   static Arg of(const char* name, ConstTensorView v, bool output) {
-    return {name, v.data, v.count, dtype_size(v.dtype), v.count, output};
+    return {name, v.data, v.count, dtype_size(v.dtype), 1, v.count, v.count, output};
   }
+  /// Elements from data to one past the last one touched.
+  std::int64_t span() const { return rows > 0 && cols > 0 ? (rows - 1) * row_stride + cols : 0; }
 };
 
 class CallChecker {

@@ -218,8 +218,10 @@ void run_bias(const BiasCall& call) {
   for (std::int64_t r = 0; r < call.rows; ++r) {
     for (std::int64_t c = 0; c < call.channels; ++c) {
       const std::int64_t i = r * call.channels + c;
-      // x + b is rounded to the compute type only, never to storage: one rounding at the end.
-      const R z = load<R>(x[i]) + load<R>(bias[c]);
+      // x + b is formed in the kernels' compute type (f32, or f64 for f64 data), as PyTorch's
+      // x + b would be; f(z) is then evaluated in R and rounded once to storage.
+      using Sum = std::conditional_t<std::is_same_v<T, double>, double, float>;
+      const R z = static_cast<R>(load<Sum>(x[i]) + load<Sum>(bias[c]));
       if (!dy) {
         static_cast<T*>(call.y)[i] = store<T>(forward_at<Op>(z, call.params));
         continue;

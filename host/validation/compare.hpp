@@ -31,7 +31,8 @@ struct Tolerance {
 };
 
 /// The contract's tolerance (see the table in README.md). The reference backend against the
-/// golden values is judged separately (1 ulp).
+/// golden values is judged separately (1 ulp). For a gated entry (glu, swiglu, ...) the bounds
+/// grow by the extra products: 1 ulp forward, 2 backward (f32 and f64).
 Tolerance tolerance(Activation activation, DType dtype, Pass pass, Backend backend);
 
 /// What a comparison of one output against the reference found.

@@ -1,0 +1,317 @@
+// Backend `cpu` for the structured activations. Gated and bias-fused calls run the elementwise
+// range kernels (the same vector code as the plain passes) on compute-type chunks that stay in
+// L1; PReLU and Maxout are simple loops the compiler vectorizes. The reductions (dweight, dbias)
+// sum in double over a split of the data that depends on the shape alone, never on the thread
+// count, so they are bit-identical for any OMP_NUM_THREADS.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+#include "host/backend.hpp"
+#include "host/cpu/cpu_kernels.hpp"
+#include "host/dtype_visit.hpp"
+
+namespace actk::detail {
+namespace {
+
+using cpu::kGrainElements;
+
+// Elements of one chunk: three compute-type chunks of this size fit in L1 together.
+constexpr std::int64_t kChunk = 1024;
+
+template <class T>
+using Compute = std::conditional_t<std::is_same_v<T, double>, double, float>;
+
+template <class T>
+Compute<T> widen(T v) {
+  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+    return to_float(v);
+  } else {
+    return v;
+  }
+}
+
+template <class T>
+T narrow(Compute<T> v) {
+  if constexpr (std::is_same_v<T, Half>) {
+    return half_from_float(v);
+  } else if constexpr (std::is_same_v<T, BFloat16>) {
+    return bfloat16_from_float(v);
+  } else {
+    return v;
+  }
+}
+
+// Writes `value` to `out`, or adds it to what is there (one rounding either way).
+template <class T>
+void put(T& out, Compute<T> value, bool accumulate) {
+  out = narrow<T>(accumulate ? widen(out) + value : value);
+}
+
+// Runs one pass of an elementwise activation over n compute-type values with the fast kernels.
+template <class C>
+void run_activation(Activation activation, const ActivationParams& params, Pass pass, const C* x, const C* dy, C* y,
+                    C* dx, std::int64_t n) {
+  const ElementwiseCall call{activation, pass, std::is_same_v<C, double> ? DType::f64 : DType::f32, params, x, dy,
+                             y, dx, n, false, nullptr};
+  cpu::select_kernel(call)(call, 0, n);
+}
+
+// Threads for `elements` of work: one per kGrainElements, at most what OpenMP offers.
+int threads_for(std::int64_t elements) {
+  const std::int64_t max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  return static_cast<int>(std::max<std::int64_t>(1, std::min(max_threads, elements / kGrainElements)));
+}
+
+// ---- deterministic per-channel reductions over rows x channels x inner ----------------------
+
+// A block of the data: rows [r0, r1), channels [c0, c1), inner [i0, i1).
+struct Block {
+  std::int64_t r0, r1, c0, c1, i0, i1;
+};
+
+// Fixed blocks for a per-channel reduction: with many channels, one block per channel range
+// (each channel then summed whole, in order, by one thread); with few, at most kMaxBlocks blocks
+// of rows, or of the inner axis when there are fewer rows than that. The split depends on the
+// shape only, so the sums' bits do not depend on the thread count.
+constexpr std::int64_t kMaxBlocks = 64;
+
+std::vector<Block> reduction_blocks(std::int64_t rows, std::int64_t channels, std::int64_t inner) {
+  std::vector<Block> blocks;
+  if (channels >= kMaxBlocks) {
+    for (std::int64_t b = 0; b < kMaxBlocks; ++b) {
+      blocks.push_back({0, rows, channels * b / kMaxBlocks, channels * (b + 1) / kMaxBlocks, 0, inner});
+    }
+  } else if (rows >= kMaxBlocks || inner == 1) {
+    const std::int64_t count = std::min(rows, kMaxBlocks);
+    for (std::int64_t b = 0; b < count; ++b) blocks.push_back({rows * b / count, rows * (b + 1) / count, 0, channels, 0, inner});
+  } else {
+    const std::int64_t per_row = std::min(inner, (kMaxBlocks + rows - 1) / rows);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t b = 0; b < per_row; ++b) {
+        blocks.push_back({r, r + 1, 0, channels, inner * b / per_row, inner * (b + 1) / per_row});
+      }
+    }
+  }
+  return blocks;
+}
+
+// Runs visit(block, partial) over the blocks in parallel, each with its own zeroed `channels`
+// partial sums, then adds the partials in block order into `sums` (channel-split blocks write
+// disjoint channels, so the order is the same as a single thread's).
+template <class Visit>
+void reduce_by_channel(std::int64_t rows, std::int64_t channels, std::int64_t inner, std::vector<double>& sums,
+                       Visit&& visit) {
+  const std::vector<Block> blocks = reduction_blocks(rows, channels, inner);
+  std::vector<double> partials(blocks.size() * static_cast<std::size_t>(channels), 0.0);
+  const auto block_count = static_cast<std::int64_t>(blocks.size());
+#pragma omp parallel for schedule(static) num_threads(threads_for(rows * channels * inner))
+  for (std::int64_t b = 0; b < block_count; ++b) visit(blocks[b], partials.data() + b * channels);
+  sums.assign(static_cast<std::size_t>(channels), 0.0);
+  for (std::int64_t b = 0; b < block_count; ++b) {
+    for (std::int64_t c = 0; c < channels; ++c) sums[c] += partials[b * channels + c];
+  }
+}
+
+// ---- PReLU ----------------------------------------------------------------------------------
+
+template <class T>
+void prelu(const PreluCall& call) {
+  using C = Compute<T>;
+  const T* x = static_cast<const T*>(call.x);
+  const T* weight = static_cast<const T*>(call.weight);
+  auto weight_of = [&](std::int64_t c) { return widen(weight[call.per_channel ? c : 0]); };
+  if (!call.dx) {
+    T* y = static_cast<T*>(call.y);
+    const std::int64_t segments = call.rows * call.channels;
+#pragma omp parallel for schedule(static) num_threads(threads_for(segments * call.inner))
+    for (std::int64_t s = 0; s < segments; ++s) {
+      const C w = weight_of(s % call.channels);
+      for (std::int64_t i = s * call.inner; i < (s + 1) * call.inner; ++i) {
+        const C v = widen(x[i]);
+        y[i] = narrow<T>(v > C(0) || v != v ? v : w * v);
+      }
+    }
+    return;
+  }
+  const T* dy = static_cast<const T*>(call.dy);
+  T* dx = static_cast<T*>(call.dx);
+  std::vector<double> sums;
+  reduce_by_channel(call.rows, call.channels, call.inner, sums, [&](const Block& b, double* partial) {
+    for (std::int64_t r = b.r0; r < b.r1; ++r) {
+      for (std::int64_t c = b.c0; c < b.c1; ++c) {
+        const C w = weight_of(c);
+        double sum = 0.0;
+        for (std::int64_t i = (r * call.channels + c) * call.inner + b.i0, end = i - b.i0 + b.i1; i < end; ++i) {
+          const C v = widen(x[i]);
+          const C g = widen(dy[i]);
+          const bool positive = v > C(0);
+          if (!positive) sum += static_cast<double>(g) * static_cast<double>(v);  // a NaN x propagates
+          put(dx[i], positive ? g : v != v ? v : g * w, call.accumulate);
+        }
+        partial[c] += sum;
+      }
+    }
+  });
+  T* dweight = static_cast<T*>(call.dweight);
+  if (call.per_channel) {
+    for (std::int64_t c = 0; c < call.channels; ++c) put(dweight[c], static_cast<C>(sums[c]), call.accumulate);
+  } else {
+    double total = 0.0;
+    for (double s : sums) total += s;
+    put(dweight[0], static_cast<C>(total), call.accumulate);
+  }
+}
+
+// ---- Maxout ---------------------------------------------------------------------------------
+
+// The first maximum of a group; a NaN wins as soon as it appears (torch.max propagates NaN).
+template <class T>
+std::int64_t argmax(const T* group, std::int64_t k) {
+  std::int64_t best = 0;
+  Compute<T> best_value = widen(group[0]);
+  for (std::int64_t j = 1; j < k && best_value == best_value; ++j) {
+    const Compute<T> v = widen(group[j]);
+    if (v > best_value || v != v) best = j, best_value = v;
+  }
+  return best;
+}
+
+template <class T>
+void maxout(const MaxoutCall& call) {
+  const T* x = static_cast<const T*>(call.x);
+  const std::int64_t k = call.k;
+#pragma omp parallel for schedule(static) num_threads(threads_for(call.groups * k))
+  for (std::int64_t g = 0; g < call.groups; ++g) {
+    if (!call.dx) {
+      const std::int64_t best = argmax(x + g * k, k);
+      static_cast<T*>(call.y)[g] = x[g * k + best];
+      if (call.indices_out) call.indices_out[g] = static_cast<std::int32_t>(best);
+      continue;
+    }
+    const std::int64_t best = call.indices_in ? call.indices_in[g] : argmax(x + g * k, k);
+    const Compute<T> grad = widen(static_cast<const T*>(call.dy)[g]);
+    T* dx = static_cast<T*>(call.dx) + g * k;
+    for (std::int64_t j = 0; j < k; ++j) put(dx[j], j == best ? grad : Compute<T>(0), call.accumulate);
+  }
+}
+
+// ---- Gated ----------------------------------------------------------------------------------
+
+template <class T>
+void gated(const GatedCall& call) {
+  using C = Compute<T>;
+  const std::int64_t chunks_per_row = (call.cols + kChunk - 1) / kChunk;
+  const std::int64_t chunks = call.rows * chunks_per_row;
+  const bool backward = call.dgate.data != nullptr;
+#pragma omp parallel for schedule(static) num_threads(threads_for(call.rows * call.cols))
+  for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const std::int64_t r = chunk / chunks_per_row;
+    const std::int64_t c0 = chunk % chunks_per_row * kChunk;
+    const std::int64_t n = std::min(kChunk, call.cols - c0);
+    const T* gate = static_cast<const T*>(call.gate.data) + r * call.gate.stride + c0;
+    const T* up = static_cast<const T*>(call.up.data) + r * call.up.stride + c0;
+    C g[kChunk], activated[kChunk], scaled[kChunk], dgate[kChunk];
+    for (std::int64_t i = 0; i < n; ++i) g[i] = widen(gate[i]);
+    if (!backward) {
+      run_activation<C>(call.activation, call.params, Pass::forward, g, nullptr, activated, nullptr, n);
+      T* y = static_cast<T*>(call.y.data) + r * call.y.stride + c0;
+      for (std::int64_t i = 0; i < n; ++i) y[i] = narrow<T>(activated[i] * widen(up[i]));
+      continue;
+    }
+    // d/dgate = dy * up * act'(gate): the elementwise backward with dy * up as its upstream
+    // gradient; d/dup = dy * act(gate) from the same (fused) sweep's forward output.
+    const T* dy = static_cast<const T*>(call.dy.data) + r * call.dy.stride + c0;
+    for (std::int64_t i = 0; i < n; ++i) scaled[i] = widen(dy[i]) * widen(up[i]);
+    run_activation<C>(call.activation, call.params, Pass::forward_backward, g, scaled, activated, dgate, n);
+    T* dgate_out = static_cast<T*>(call.dgate.data) + r * call.dgate.stride + c0;
+    T* dup_out = static_cast<T*>(call.dup.data) + r * call.dup.stride + c0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const C dup = widen(dy[i]) * activated[i];
+      put(dgate_out[i], dgate[i], call.accumulate);
+      put(dup_out[i], dup, call.accumulate);
+    }
+  }
+}
+
+// ---- Bias -----------------------------------------------------------------------------------
+
+// Bias calls walk the flat rows x channels array in chunks (so that few channels still make long
+// chunks); element e belongs to channel e % channels.
+template <class T>
+void bias(const BiasCall& call) {
+  using C = Compute<T>;
+  const T* x = static_cast<const T*>(call.x);
+  const T* b = static_cast<const T*>(call.bias);
+  const std::int64_t channels = call.channels;
+  // z = x + b in the compute type for elements [e0, e0 + n), which start at channel c0.
+  auto load_z = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, C* z) {
+    for (std::int64_t i = 0, c = c0; i < n; ++i, c = c + 1 == channels ? 0 : c + 1) z[i] = widen(x[e0 + i]) + widen(b[c]);
+  };
+  if (!call.dy) {
+    const std::int64_t count = call.rows * channels;
+    const std::int64_t chunks = (count + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) num_threads(threads_for(count))
+    for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+      const std::int64_t e0 = chunk * kChunk, n = std::min(kChunk, count - e0);
+      C z[kChunk], y[kChunk];
+      load_z(e0, e0 % channels, n, z);
+      run_activation<C>(call.activation, call.params, Pass::forward, z, nullptr, y, nullptr, n);
+      T* out = static_cast<T*>(call.y) + e0;
+      for (std::int64_t i = 0; i < n; ++i) out[i] = narrow<T>(y[i]);
+    }
+    return;
+  }
+  const T* dy = static_cast<const T*>(call.dy);
+  T* dx = static_cast<T*>(call.dx);
+  // dx for elements [e0, e0 + n) starting at channel c0, adding each gradient to partial[channel].
+  auto backward_run = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, double* partial) {
+    C z[kChunk], g[kChunk], d[kChunk];
+    load_z(e0, c0, n, z);
+    for (std::int64_t i = 0; i < n; ++i) g[i] = widen(dy[e0 + i]);
+    run_activation<C>(call.activation, call.params, Pass::backward, z, g, nullptr, d, n);
+    for (std::int64_t i = 0, c = c0; i < n; ++i, c = c + 1 == channels ? 0 : c + 1) {
+      partial[c] += d[i];
+      put(dx[e0 + i], d[i], call.accumulate);
+    }
+  };
+  std::vector<double> sums;
+  reduce_by_channel(call.rows, channels, 1, sums, [&](const Block& block, double* partial) {
+    if (block.c0 == 0 && block.c1 == channels) {  // whole rows: one flat run
+      for (std::int64_t e = block.r0 * channels, end = block.r1 * channels; e < end; e += kChunk) {
+        backward_run(e, e % channels, std::min(kChunk, end - e), partial);
+      }
+      return;
+    }
+    for (std::int64_t r = block.r0; r < block.r1; ++r) {
+      for (std::int64_t c = block.c0; c < block.c1; c += kChunk) {
+        backward_run(r * channels + c, c, std::min(kChunk, block.c1 - c), partial);
+      }
+    }
+  });
+  T* dbias = static_cast<T*>(call.dbias);
+  for (std::int64_t c = 0; c < channels; ++c) put(dbias[c], static_cast<C>(sums[c]), call.accumulate);
+}
+
+}  // namespace
+
+void cpu_prelu(const PreluCall& call) {
+  visit_dtype(call.dtype, [&](auto type) { prelu<typename decltype(type)::type>(call); });
+}
+
+void cpu_maxout(const MaxoutCall& call) {
+  visit_dtype(call.dtype, [&](auto type) { maxout<typename decltype(type)::type>(call); });
+}
+
+void cpu_gated(const GatedCall& call) {
+  visit_dtype(call.dtype, [&](auto type) { gated<typename decltype(type)::type>(call); });
+}
+
+void cpu_bias(const BiasCall& call) {
+  visit_dtype(call.dtype, [&](auto type) { bias<typename decltype(type)::type>(call); });
+}
+
+}  // namespace actk::detail
