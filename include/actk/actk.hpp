@@ -4,5 +4,6 @@
 #include "actk/catalogue.hpp"
 #include "actk/error.hpp"
 #include "actk/ops.hpp"
+#include "actk/structured.hpp"
 #include "actk/types.hpp"
 #include "actk/version.hpp"
