@@ -198,7 +198,7 @@ void run_gated(const GatedCall& call) {
         continue;
       }
       const R dy = load<R>(*at(call.dy, r, c));
-      const R dgate = dy * up * derivative_at<Op>(gate, call.params);
+      const R dgate = dy * (up * derivative_at<Op>(gate, call.params));
       const R dup = dy * activated;
       T* dgate_out = at(call.dgate, r, c);
       T* dup_out = at(call.dup, r, c);

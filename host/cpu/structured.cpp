@@ -222,17 +222,18 @@ void gated(const GatedCall& call) {
       for (std::int64_t i = 0; i < n; ++i) y[i] = narrow<T>(activated[i] * widen(up[i]));
       continue;
     }
-    // d/dgate = dy * up * act'(gate): the elementwise backward with dy * up as its upstream
-    // gradient; d/dup = dy * act(gate) from the same (fused) sweep's forward output.
+    // d/dgate = dy * (up * act'(gate)): the elementwise backward with `up` as its upstream
+    // gradient (act' is bounded, so this product overflows only when the result does), then dy;
+    // d/dup = dy * act(gate) from the same fused sweep's forward output.
     const T* dy = static_cast<const T*>(call.dy.data) + r * call.dy.stride + c0;
-    for (std::int64_t i = 0; i < n; ++i) scaled[i] = widen(dy[i]) * widen(up[i]);
+    for (std::int64_t i = 0; i < n; ++i) scaled[i] = widen(up[i]);
     run_activation<C>(call.activation, call.params, Pass::forward_backward, g, scaled, activated, dgate, n);
     T* dgate_out = static_cast<T*>(call.dgate.data) + r * call.dgate.stride + c0;
     T* dup_out = static_cast<T*>(call.dup.data) + r * call.dup.stride + c0;
     for (std::int64_t i = 0; i < n; ++i) {
-      const C dup = widen(dy[i]) * activated[i];
-      put(dgate_out[i], dgate[i], call.accumulate);
-      put(dup_out[i], dup, call.accumulate);
+      const C upstream = widen(dy[i]);
+      put(dgate_out[i], upstream * dgate[i], call.accumulate);
+      put(dup_out[i], upstream * activated[i], call.accumulate);
     }
   }
 }

@@ -121,6 +121,28 @@ Comparison compare(DType dtype, const void* got, const void* want, const void* d
   return result;
 }
 
+Comparison compare_sums(DType dtype, const void* got, const void* want, const std::vector<double>& sum_abs,
+                        std::int64_t count) {
+  const double eps = dtype == DType::f64 ? 0x1p-52 : 0x1p-23;
+  Comparison result;
+  result.checked = count;
+  for (std::int64_t i = 0; i < count; ++i) {
+    const double g = element_as_double(dtype, got, i), w = element_as_double(dtype, want, i);
+    if (!std::isfinite(g) || !std::isfinite(w)) {
+      if (!((std::isnan(g) && std::isnan(w)) || g == w)) ++result.nonfinite_mismatches, ++result.failures;
+      continue;
+    }
+    const double error = std::fabs(g - w);
+    const double ulp = error / ulp_size(dtype, w);
+    result.max_abs = std::fmax(result.max_abs, error);
+    result.max_ulp = std::fmax(result.max_ulp, ulp);
+    if (error > 4 * ulp_size(dtype, w) + 8 * eps * sum_abs[static_cast<std::size_t>(i)]) {
+      if (result.failures++ == 0) result.worst_index = i;
+    }
+  }
+  return result;
+}
+
 void merge(Comparison& into, const Comparison& part) {
   if (into.failures == 0 && (part.failures > 0 || part.max_ulp > into.max_ulp)) {
     into.worst_index = part.worst_index;

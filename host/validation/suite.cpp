@@ -10,9 +10,7 @@
 
 #include "host/validation/battery.hpp"
 #include "host/validation/golden.hpp"
-#ifdef ACTK_WITH_CUDA
-#include "kernels/cuda_backend.hpp"
-#endif
+#include "host/validation/staging.hpp"
 
 namespace actk::validation {
 namespace {
@@ -29,53 +27,6 @@ std::vector<std::string> split(const std::string& text, char separator) {
   }
   return parts;
 }
-
-// Host buffers, moved to the backend's memory and back. The cuda backend gets device copies.
-class Staging {
- public:
-  explicit Staging(Backend backend) : backend_(backend) {}
-  Staging(const Staging&) = delete;
-  Staging& operator=(const Staging&) = delete;
-  ~Staging() {
-#ifdef ACTK_WITH_CUDA
-    for (void* p : device_) cuda::device_free(p);
-#endif
-  }
-
-  // Backend-side copy of `host` (the host buffer itself for CPU backends).
-  void* place(HostBuffer& host) {
-    if (backend_ != Backend::cuda) return host.data();
-#ifdef ACTK_WITH_CUDA
-    std::string error;
-    const std::size_t bytes = static_cast<std::size_t>(host.count()) * dtype_size(host.dtype());
-    void* device = cuda::device_allocate(bytes + 16, &error);
-    if (!device) throw std::runtime_error("device allocation: " + error);
-    device_.push_back(device);
-    if (!cuda::copy_to_device(device, host.data(), bytes, &error)) throw std::runtime_error("copy: " + error);
-    pairs_.push_back({&host, device});
-    return device;
-#else
-    return host.data();
-#endif
-  }
-
-  // Copies every placed buffer back to its host buffer.
-  void fetch() {
-#ifdef ACTK_WITH_CUDA
-    std::string error;
-    if (backend_ == Backend::cuda && !cuda::synchronize(nullptr, &error)) throw std::runtime_error("sync: " + error);
-    for (const auto& [host, device] : pairs_) {
-      const std::size_t bytes = static_cast<std::size_t>(host->count()) * dtype_size(host->dtype());
-      if (!cuda::copy_to_host(host->data(), device, bytes, &error)) throw std::runtime_error("copy: " + error);
-    }
-#endif
-  }
-
- private:
-  Backend backend_;
-  std::vector<void*> device_;
-  std::vector<std::pair<HostBuffer*, void*>> pairs_;
-};
 
 }  // namespace
 
@@ -130,7 +81,7 @@ Comparison compare_outputs(const Outputs& got, const Outputs& want, const HostBu
 // The reference backend against the oracle's golden values, within 1 ulp (f32, f64) or exactly
 // after one rounding of the golden value (f16, bf16: ties aside, which the golden points avoid).
 Row golden_row(Activation activation, DType dtype, Pass pass) {
-  Row row{activation, dtype, pass, Backend::reference, "golden", {}, {dtype == DType::f32 || dtype == DType::f64 ? 1.0 : 0.0, 0.0}, {}};
+  Row row{activation, dtype, pass_name(pass), Backend::reference, "golden", {}, {dtype == DType::f32 || dtype == DType::f64 ? 1.0 : 0.0, 0.0}, {}};
   std::vector<double> xs, forward_values, derivative_values;
   std::vector<ActivationParams> params;
   for (const GoldenPoint& point : golden_points()) {
@@ -198,9 +149,10 @@ bool Report::passed() const {
   return true;
 }
 
-bool filter_matches(const std::string& filter, Activation activation, DType dtype, Pass pass, Backend backend) {
+bool filter_matches(const std::string& filter, Activation activation, DType dtype, const std::string& pass,
+                    Backend backend) {
   if (filter.empty()) return true;
-  const std::string fields[] = {activation_name(activation), dtype_name(dtype), pass_name(pass), backend_name(backend)};
+  const std::string fields[] = {activation_name(activation), dtype_name(dtype), pass, backend_name(backend)};
   for (const std::string& term : split(filter, ',')) {
     bool all = true;
     for (const std::string& part : split(term, '/')) {
@@ -235,7 +187,7 @@ Report run_suite(const SuiteOptions& options,
     for (DType dtype : kDtypes) {
       bool wanted = false;
       for (Pass pass : kPasses) {
-        for (Backend b : backends) wanted |= filter_matches(options.filter, entry.activation, dtype, pass, b);
+        for (Backend b : backends) wanted |= filter_matches(options.filter, entry.activation, dtype, pass_name(pass), b);
       }
       if (wanted) groups.push_back({entry.activation, dtype});
     }
@@ -258,7 +210,7 @@ Report run_suite(const SuiteOptions& options,
       Outputs want{HostBuffer(g.dtype, 0), HostBuffer(g.dtype, 0)};
       bool have_want = false;
       for (Backend backend : backends) {
-        if (!filter_matches(options.filter, g.activation, g.dtype, pass, backend)) continue;
+        if (!filter_matches(options.filter, g.activation, g.dtype, pass_name(pass), backend)) continue;
         if (backend == Backend::reference) {
           if (pass != Pass::backward_from_output) report.rows.push_back(golden_row(g.activation, g.dtype, pass));
           continue;
@@ -267,7 +219,7 @@ Report run_suite(const SuiteOptions& options,
           want = run_on(Backend::reference, g.activation, pass, input, dy, params, 0);
           have_want = true;
         }
-        Row row{g.activation, g.dtype, pass, backend, "reference", {}, {}, {}};
+        Row row{g.activation, g.dtype, pass_name(pass), backend, "reference", {}, {}, {}};
         // Aligned, then shifted by one element: misaligned pointers and an odd length.
         for (std::int64_t offset : {std::int64_t{0}, std::int64_t{1}}) {
           const Outputs got = run_on(backend, g.activation, pass, input, dy, params, offset);
@@ -285,7 +237,9 @@ Report run_suite(const SuiteOptions& options,
       }
     }
   }
-  if (progress) progress(done, static_cast<int>(groups.size()), "done");
+  if (progress) progress(done, static_cast<int>(groups.size()), "structured activations");
+  append_structured_rows(report, backends, options);
+  if (progress) progress(static_cast<int>(groups.size()), static_cast<int>(groups.size()), "done");
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
@@ -298,7 +252,7 @@ void print_report(const Report& report, std::ostream& out) {
   int failed = 0;
   for (const Row& row : report.rows) {
     std::snprintf(line, sizeof line, "%-12s %-5s %-21s %-10s %-10s %10lld %9.0f %11.3g %8lld  %s\n",
-                  activation_name(row.activation), dtype_name(row.dtype), pass_name(row.pass),
+                  activation_name(row.activation), dtype_name(row.dtype), row.pass.c_str(),
                   backend_name(row.backend), row.against.c_str(), static_cast<long long>(row.result.checked),
                   row.result.max_ulp, row.result.max_abs, static_cast<long long>(row.result.nonfinite_mismatches),
                   row.passed() ? "PASS" : "FAIL");
@@ -323,7 +277,7 @@ void write_json(const Report& report, std::ostream& out) {
   for (std::size_t i = 0; i < report.rows.size(); ++i) {
     const Row& r = report.rows[i];
     out << "    {\"activation\": \"" << activation_name(r.activation) << "\", \"dtype\": \"" << dtype_name(r.dtype)
-        << "\", \"pass\": \"" << pass_name(r.pass) << "\", \"backend\": \"" << backend_name(r.backend)
+        << "\", \"pass\": \"" << r.pass << "\", \"backend\": \"" << backend_name(r.backend)
         << "\", \"against\": \"" << r.against << "\", \"checked\": " << r.result.checked
         << ", \"max_ulp\": " << json_number(r.result.max_ulp) << ", \"max_abs\": " << json_number(r.result.max_abs)
         << ", \"nonfinite_mismatches\": " << r.result.nonfinite_mismatches << ", \"failures\": " << r.result.failures

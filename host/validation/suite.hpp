@@ -28,7 +28,7 @@ struct SuiteOptions {
 struct Row {
   Activation activation;
   DType dtype;
-  Pass pass;
+  std::string pass;     ///< a Pass's name, or forward_bias / backward_bias
   Backend backend;
   std::string against;  ///< "golden" (the reference vs the oracle) or "reference"
   Comparison result;
@@ -63,11 +63,16 @@ Outputs run_on(Backend backend, Activation activation, Pass pass, const HostBuff
                const ActivationParams& params, std::int64_t offset = 0);
 
 /// Whether a row name matches the filter (see SuiteOptions::filter).
-bool filter_matches(const std::string& filter, Activation activation, DType dtype, Pass pass, Backend backend);
+bool filter_matches(const std::string& filter, Activation activation, DType dtype, const std::string& pass,
+                    Backend backend);
 
 /// Runs the suite; `progress(done, total, current)` is called before each group of rows.
 Report run_suite(const SuiteOptions& options,
                  const std::function<void(int done, int total, const std::string& current)>& progress = {});
+
+/// Appends the structured activations' rows (PReLU, Maxout, gated, bias fusion) for every
+/// backend of `backends` but the reference, against the reference.
+void append_structured_rows(Report& report, const std::vector<Backend>& backends, const SuiteOptions& options);
 
 /// The report as an aligned text table, then the backends that did not run and why.
 void print_report(const Report& report, std::ostream& out);
