@@ -72,6 +72,12 @@ void CallChecker::check_dtype(const char* name, DType dtype, const char* referen
 void CallChecker::check_pointer(const Arg& arg) const {
   if (arg.count < 0) fail(arg.name, "count " + std::to_string(arg.count) + " is negative");
   if (arg.count > 0 && arg.data == nullptr) fail(arg.name, "null pointer with a non-zero count");
+  // Element alignment is what C++ and CUDA need to load a value at all; the fast paths handle
+  // any alignment beyond that.
+  if (arg.count > 0 && reinterpret_cast<std::uintptr_t>(arg.data) % arg.element_size != 0) {
+    fail(arg.name, "address is not a multiple of " + std::to_string(arg.element_size) +
+                       " bytes, the size of one element");
+  }
 }
 
 void CallChecker::check_count(const Arg& arg, std::int64_t expected, const std::string& what) const {

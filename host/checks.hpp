@@ -41,7 +41,8 @@ class CallChecker {
   /// dtype is a known one, and the same as `reference`'s (named `reference_name`).
   void check_dtype(const char* name, DType dtype, const char* reference_name, DType reference) const;
 
-  /// count is not negative, and the pointer is not null when count > 0.
+  /// count is not negative, and the pointer is neither null nor misaligned for its element type
+  /// when count > 0.
   void check_pointer(const Arg& arg) const;
 
   /// arg.count == expected; `what` describes where `expected` comes from ("x's count").

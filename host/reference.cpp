@@ -62,6 +62,7 @@ void visit_reference_op(Activation activation, F&& f) {
     return f(TypeTag<reference::Functor>{});
     ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_REFERENCE_CASE)
 #undef ACTK_REFERENCE_CASE
+    default: break;  // structured entries never reach an elementwise loop (checked by the caller)
   }
 }
 

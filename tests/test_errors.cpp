@@ -74,6 +74,8 @@ TEST_P(Errors, CountAndDtypeMismatch) {
                b, "forward", "x", "negative");
   expect_error([&] { forward(a, b.x.view(), TensorView(b.y.data(), static_cast<DType>(9), 64)); }, b, "forward",
                "y", "unknown dtype");
+  expect_error([&] { forward(a, ConstTensorView(static_cast<const char*>(b.x.data()) + 2, DType::f32, 8), TensorView(b.y.data(), DType::f32, 8)); },
+               b, "forward", "x", "not a multiple of 4 bytes");
 }
 
 TEST_P(Errors, PartialOverlap) {
