@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 #include <vector>
 
 #include "host/backend.hpp"
+#include "host/cpu/convert.hpp"
 #include "host/cpu/cpu_kernels.hpp"
 #include "host/dtype_visit.hpp"
 
@@ -22,28 +22,9 @@ using cpu::kGrainElements;
 // Elements of one chunk: three compute-type chunks of this size fit in L1 together.
 constexpr std::int64_t kChunk = 1024;
 
-template <class T>
-using Compute = std::conditional_t<std::is_same_v<T, double>, double, float>;
-
-template <class T>
-Compute<T> widen(T v) {
-  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
-    return to_float(v);
-  } else {
-    return v;
-  }
-}
-
-template <class T>
-T narrow(Compute<T> v) {
-  if constexpr (std::is_same_v<T, Half>) {
-    return half_from_float(v);
-  } else if constexpr (std::is_same_v<T, BFloat16>) {
-    return bfloat16_from_float(v);
-  } else {
-    return v;
-  }
-}
+using cpu::Compute;
+using cpu::narrow;
+using cpu::widen;
 
 // Writes `value` to `out`, or adds it to what is there (one rounding either way).
 template <class T>

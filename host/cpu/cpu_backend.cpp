@@ -1,0 +1,98 @@
+// Backend `cpu`: picks the instruction set once, splits a call into per-thread ranges with
+// OpenMP, and runs the range kernels of that instruction set. Allocates nothing.
+#include <omp.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "host/backend.hpp"
+#include "host/cpu/cpu_kernels.hpp"
+
+namespace actk::cpu {
+namespace {
+
+Isa best_isa() noexcept {
+  return isa_supported(Isa::avx2) ? Isa::avx2 : Isa::portable;
+}
+
+Isa isa_from_environment() noexcept {
+  const char* requested = std::getenv("ACTK_CPU_ISA");
+  if (requested && std::strcmp(requested, "portable") == 0) return Isa::portable;
+  return best_isa();
+}
+
+// Read once, at the first call; set_isa() replaces it.
+Isa& current_isa() noexcept {
+  static Isa isa = isa_from_environment();
+  return isa;
+}
+
+// Ranges start at multiples of this many elements: 64 bytes for f32, so that (for aligned data)
+// no two threads write the same cache line.
+constexpr std::int64_t kRangeAlignment = 16;
+
+}  // namespace
+
+const char* isa_name(Isa isa) noexcept { return isa == Isa::avx2 ? "avx2" : "portable"; }
+
+bool isa_supported(Isa isa) noexcept {
+  if (isa == Isa::portable) return true;
+#if defined(__x86_64__) && defined(ACTK_CPU_HAVE_AVX2)
+  // __builtin_cpu_supports checks the OS's XSAVE state for the AVX registers too. clang 14 knows
+  // no "f16c" feature name there, so F16C comes from CPUID leaf 1 (ECX bit 29) directly.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+#else
+  return false;
+#endif
+}
+
+Isa active_isa() noexcept { return current_isa(); }
+
+RangeKernel select_kernel(const detail::ElementwiseCall& call) noexcept {
+  RangeKernel kernel = nullptr;
+#ifdef ACTK_CPU_HAVE_AVX2
+  if (active_isa() == Isa::avx2) kernel = avx2_kernel(call);
+#endif
+  return kernel ? kernel : portable_kernel(call);
+}
+
+void set_isa(Isa isa) noexcept {
+  if (isa_supported(isa)) current_isa() = isa;
+}
+
+}  // namespace actk::cpu
+
+namespace actk::detail {
+
+void cpu_elementwise(const ElementwiseCall& call) {
+  using namespace actk::cpu;
+  const RangeKernel kernel = select_kernel(call);
+
+  // As many threads as OpenMP would give a parallel region (OMP_NUM_THREADS, omp_set_num_threads),
+  // but no more than leaves each at least kGrainElements: small calls stay on the calling thread.
+  const std::int64_t n = call.count;
+  const std::int64_t max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const std::int64_t threads = std::max<std::int64_t>(1, std::min(max_threads, n / kGrainElements));
+  if (threads == 1) {
+    kernel(call, 0, n);
+    return;
+  }
+  // Equal static shares (deterministic, and each thread streams one contiguous block).
+  const std::int64_t share = (n / threads + kRangeAlignment - 1) / kRangeAlignment * kRangeAlignment;
+#pragma omp parallel num_threads(static_cast<int>(threads))
+  {
+    const std::int64_t t = omp_get_thread_num();
+    const std::int64_t begin = std::min(n, t * share);
+    const std::int64_t end = t == threads - 1 ? n : std::min(n, begin + share);
+    if (begin < end) kernel(call, begin, end);
+  }
+}
+
+}  // namespace actk::detail

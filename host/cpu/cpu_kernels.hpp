@@ -1,0 +1,49 @@
+// The cpu backend's internal interface: kernels that compute one range of an elementwise call,
+// one table per instruction set, and the choice between them (internal).
+#pragma once
+
+#include <cstdint>
+
+#include "host/backend.hpp"
+
+namespace actk::cpu {
+
+/// Computes elements [begin, end) of `call`. Every element's result depends on that element alone
+/// and not on where the range starts or ends, so any split gives bit-identical output.
+using RangeKernel = void (*)(const detail::ElementwiseCall& call, std::int64_t begin, std::int64_t end);
+
+/// The instruction sets the backend has code for.
+enum class Isa : std::uint8_t {
+  portable,  ///< plain C++ over kernels/activation_math.hpp's functors; every machine
+  avx2,      ///< AVX2 + FMA + F16C vector code (host/cpu/kernels_avx2.cpp)
+};
+
+/// "portable" or "avx2".
+const char* isa_name(Isa isa) noexcept;
+
+/// Whether this machine (CPU and OS) can run `isa`.
+bool isa_supported(Isa isa) noexcept;
+
+/// The instruction set calls use: the best this machine supports, unless the environment variable
+/// ACTK_CPU_ISA (read once, at the first call) names another: `portable` forces the fallback,
+/// `avx2` asks for AVX2 (used only where supported), anything else or unset means the best.
+Isa active_isa() noexcept;
+
+/// Overrides active_isa() for the rest of the process (tests run both paths in one process).
+/// An unsupported `isa` is ignored. Not thread-safe against concurrent calls.
+void set_isa(Isa isa) noexcept;
+
+/// The kernel of a call, or nullptr when the table has none (f64 in the avx2 table: f64 always
+/// runs the portable kernels, whose functors compute in double).
+RangeKernel portable_kernel(const detail::ElementwiseCall& call) noexcept;
+RangeKernel avx2_kernel(const detail::ElementwiseCall& call) noexcept;
+
+/// The kernel the active instruction set has for `call` (the portable one where it has none).
+RangeKernel select_kernel(const detail::ElementwiseCall& call) noexcept;
+
+/// Elements per thread below which a call does not start another thread: the OpenMP fork/join
+/// (a few microseconds) costs about what one core needs for this many elements of the cheapest
+/// activation.
+inline constexpr std::int64_t kGrainElements = std::int64_t{1} << 15;
+
+}  // namespace actk::cpu

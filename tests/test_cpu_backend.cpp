@@ -1,0 +1,370 @@
+// Backend `cpu` against the reference, on both of its instruction sets (avx2 where the machine has
+// it, and the portable fallback): every activation x pass x dtype on the validation battery
+// (exhaustive for f16/bf16, 2^20 random values plus every special value for f32), then the
+// properties that make it usable: sizes and offsets, in place, accumulate, forward_backward equal
+// to the separate passes, the same bits for 1 and 2 threads.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "host/cpu/cpu_kernels.hpp"
+#include "tests/support.hpp"
+
+namespace actk::testing {
+namespace {
+
+using validation::HostBuffer;
+
+// Restores the process's instruction set after a test that forced one.
+class IsaScope {
+ public:
+  explicit IsaScope(cpu::Isa isa) : saved_(cpu::active_isa()) { cpu::set_isa(isa); }
+  ~IsaScope() { cpu::set_isa(saved_); }
+  IsaScope(const IsaScope&) = delete;
+  IsaScope& operator=(const IsaScope&) = delete;
+
+ private:
+  cpu::Isa saved_;
+};
+
+#define ACTK_SKIP_UNLESS_SUPPORTED(isa)                                                                 \
+  if (!cpu::isa_supported(isa)) GTEST_SKIP() << "this machine cannot run the " << cpu::isa_name(isa) \
+                                             << " kernels (no AVX2/FMA/F16C)"
+
+Options on(Backend backend) {
+  Options options;
+  options.backend = backend;
+  return options;
+}
+
+std::int64_t random_count(DType dtype) {
+  // 2^20 random f32 values (plus specials, kinks and the sweep); f64 runs the portable functors
+  // and a long double reference, so it gets fewer.
+  return dtype == DType::f32 ? std::int64_t{1} << 20 : std::int64_t{1} << 15;
+}
+
+// The input of a pass: the battery, or for backward_from_output the reference's forward of it.
+HostBuffer pass_input(Activation activation, DType dtype, Pass pass) {
+  HostBuffer x = validation::battery(activation, ActivationParams{}, dtype, random_count(dtype), true);
+  if (pass != Pass::backward_from_output) return x;
+  HostBuffer y(dtype, x.count());
+  forward(activation, x.view(), y.view(), on(Backend::reference));
+  return y;
+}
+
+void expect_agreement(const char* what, Activation activation, DType dtype, Pass pass, const HostBuffer& input,
+                      const HostBuffer& dy, const HostBuffer& got, const HostBuffer& want, bool is_gradient) {
+  // y of forward_backward is judged as forward's y.
+  const validation::Tolerance tol =
+      validation::tolerance(activation, dtype, is_gradient ? pass : Pass::forward, Backend::cpu);
+  const validation::Comparison c =
+      validation::compare(dtype, got.data(), want.data(), is_gradient ? dy.data() : nullptr, got.count(), tol);
+  // The ulp distance that the contract judges: over the elements not already within the absolute
+  // floor (near zero and at roots of f', any ulp count is meaningless).
+  double judged_ulp = 0;
+  const std::size_t esize = dtype_size(dtype);
+  for (std::int64_t i = 0; i < got.count(); ++i) {
+    const double g = got.at(i), w = want.at(i);
+    if (!std::isfinite(g) || !std::isfinite(w)) continue;
+    const double scale = is_gradient ? std::max(1.0, std::fabs(dy.at(i))) : 1.0;
+    if (std::fabs(g - w) <= tol.abs_floor * scale) continue;
+    judged_ulp = std::max(judged_ulp, validation::ulp_distance(dtype, static_cast<const unsigned char*>(got.data()) + i * esize,
+                                                               static_cast<const unsigned char*>(want.data()) + i * esize));
+  }
+  std::printf("[accuracy] %s %s %s %s %s: %.0f ulp beyond the floor (max %.0f overall; tolerance %.0f ulp, floor %g), "
+              "%lld outside\n",
+              cpu::isa_name(cpu::active_isa()), activation_name(activation), dtype_name(dtype), pass_name(pass), what,
+              judged_ulp, c.max_ulp, tol.max_ulp, tol.abs_floor, static_cast<long long>(c.failures));
+  EXPECT_TRUE(c.passed()) << what << ": " << c.failures << " of " << c.checked << " outside the tolerance ("
+                          << c.nonfinite_mismatches << " non-finite mismatches); first: "
+                          << validation::describe_element(dtype, input.data(), got.data(), want.data(),
+                                                          c.worst_index);
+}
+
+using AgreementParam = std::tuple<cpu::Isa, Activation, DType, Pass>;
+
+// Every activation x dtype x pass that exists (backward_from_output only where the catalogue
+// allows it), on one instruction set; `with_forward` false leaves out the forward pass.
+std::vector<AgreementParam> agreement_cases(cpu::Isa isa, bool with_forward = true) {
+  std::vector<AgreementParam> cases;
+  for (const Activation activation : all_activations()) {
+    for (const DType dtype : all_dtypes()) {
+      for (const Pass pass : all_passes()) {
+        if (pass_applies(activation, pass) && (with_forward || pass != Pass::forward)) {
+          cases.emplace_back(isa, activation, dtype, pass);
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+class CpuAgreement : public ::testing::TestWithParam<AgreementParam> {};
+class CpuAccumulate : public ::testing::TestWithParam<AgreementParam> {};
+class CpuFused : public ::testing::TestWithParam<AgreementParam> {};
+
+std::vector<AgreementParam> fused_cases(cpu::Isa isa) {
+  std::vector<AgreementParam> cases;
+  for (const AgreementParam& c : agreement_cases(isa)) {
+    if (std::get<3>(c) == Pass::forward_backward) cases.push_back(c);
+  }
+  return cases;
+}
+
+TEST_P(CpuAgreement, MatchesReference) {
+  const auto [isa, activation, dtype, pass] = GetParam();
+  ACTK_SKIP_UNLESS_SUPPORTED(isa);
+  const IsaScope scope(isa);
+
+  const HostBuffer input = pass_input(activation, dtype, pass);
+  const HostBuffer dy = validation::gradients(dtype, input.count());
+  const PassResult want = run_pass(activation, pass, input, dy, on(Backend::reference));
+  const PassResult got = run_pass(activation, pass, input, dy, on(Backend::cpu));
+  if (pass == Pass::forward || pass == Pass::forward_backward) {
+    expect_agreement("y", activation, dtype, pass, input, dy, got.y, want.y, false);
+  }
+  if (pass != Pass::forward) expect_agreement("dx", activation, dtype, pass, input, dy, got.dx, want.dx, true);
+}
+
+TEST_P(CpuAccumulate, MatchesReference) {
+  const auto [isa, activation, dtype, pass] = GetParam();
+  ACTK_SKIP_UNLESS_SUPPORTED(isa);
+  const IsaScope scope(isa);
+
+  const HostBuffer input = pass_input(activation, dtype, pass);
+  const HostBuffer dy = validation::gradients(dtype, input.count());
+  const HostBuffer dx_init = validation::gradients(dtype, input.count(), 0xacc);
+  Options options = on(Backend::reference);
+  options.accumulate = true;
+  const PassResult want = run_pass(activation, pass, input, dy, options, &dx_init);
+  options.backend = Backend::cpu;
+  const PassResult got = run_pass(activation, pass, input, dy, options, &dx_init);
+  // Where dx_init cancels dy f'(x), the sum's relative error is the product's error over the
+  // cancellation, which no ulp bound covers: judge by the product's magnitude there.
+  HostBuffer scale(dtype, input.count());
+  for (std::int64_t i = 0; i < input.count(); ++i) {
+    const double dxi = dx_init.at(i);
+    const double s = std::max({1.0, std::fabs(dy.at(i)), 4 * std::fabs(dxi)});
+    HostBuffer one(dtype, std::vector<double>{s});
+    std::memcpy(static_cast<unsigned char*>(scale.data()) + i * dtype_size(dtype), one.data(), dtype_size(dtype));
+  }
+  const validation::Tolerance tol = validation::tolerance(activation, dtype, pass, Backend::cpu);
+  const validation::Tolerance floor_tol{tol.max_ulp, std::max(tol.abs_floor, dtype == DType::f64 ? 0x1p-50 : 0x1p-22)};
+  const validation::Comparison c =
+      validation::compare(dtype, got.dx.data(), want.dx.data(), scale.data(), input.count(), floor_tol);
+  EXPECT_TRUE(c.passed()) << c.failures << " outside; first: "
+                          << validation::describe_element(dtype, input.data(), got.dx.data(), want.dx.data(),
+                                                          c.worst_index);
+}
+
+// forward_backward must equal forward and backward run separately on the same backend, bit for
+// bit, with and without accumulate.
+TEST_P(CpuFused, EqualsSeparatePasses) {
+  const auto [isa, activation, dtype, pass] = GetParam();
+  ACTK_SKIP_UNLESS_SUPPORTED(isa);
+  const IsaScope scope(isa);
+  const HostBuffer x = pass_input(activation, dtype, Pass::forward);
+  const HostBuffer dy = validation::gradients(dtype, x.count());
+  const HostBuffer dx_init = validation::gradients(dtype, x.count(), 0xacc);
+  for (bool accumulate : {false, true}) {
+    Options options = on(Backend::cpu);
+    options.accumulate = accumulate;
+    const PassResult fused = run_pass(activation, Pass::forward_backward, x, dy, options, &dx_init);
+    const PassResult y = run_pass(activation, Pass::forward, x, dy, options);
+    const PassResult dx = run_pass(activation, Pass::backward, x, dy, options, &dx_init);
+    EXPECT_TRUE(fused.y == y.y) << "y differs from forward (accumulate " << accumulate << ")";
+    EXPECT_TRUE(fused.dx == dx.dx) << "dx differs from backward (accumulate " << accumulate << ")";
+  }
+}
+
+std::string agreement_name(const ::testing::TestParamInfo<AgreementParam>& info) {
+  return case_name(std::get<1>(info.param), std::get<2>(info.param), std::get<3>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(Agreement, CpuAgreement, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx2)), agreement_name);
+INSTANTIATE_TEST_SUITE_P(Portable, CpuAgreement, ::testing::ValuesIn(agreement_cases(cpu::Isa::portable)),
+                         agreement_name);
+INSTANTIATE_TEST_SUITE_P(Agreement, CpuAccumulate, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx2, false)),
+                         agreement_name);
+INSTANTIATE_TEST_SUITE_P(Portable, CpuAccumulate, ::testing::ValuesIn(agreement_cases(cpu::Isa::portable, false)),
+                         agreement_name);
+INSTANTIATE_TEST_SUITE_P(Agreement, CpuFused, ::testing::ValuesIn(fused_cases(cpu::Isa::avx2)), agreement_name);
+INSTANTIATE_TEST_SUITE_P(Portable, CpuFused, ::testing::ValuesIn(fused_cases(cpu::Isa::portable)), agreement_name);
+
+// Properties of the loop rather than of the math, per instruction set and dtype, for every
+// activation and pass.
+using LayoutParam = std::tuple<cpu::Isa, DType>;
+class CpuLayout : public ::testing::TestWithParam<LayoutParam> {
+ protected:
+  void SetUp() override {
+    ACTK_SKIP_UNLESS_SUPPORTED(std::get<0>(GetParam()));
+    scope_ = std::make_unique<IsaScope>(std::get<0>(GetParam()));
+  }
+  DType dtype() const { return std::get<1>(GetParam()); }
+
+  // Random inputs with every special value mixed in, and their gradients.
+  HostBuffer inputs(std::int64_t count) const {
+    HostBuffer b = validation::battery(Activation::gelu, ActivationParams{}, dtype(), count, false);
+    HostBuffer out(dtype(), count);
+    std::memcpy(out.data(), b.data(), static_cast<std::size_t>(count) * dtype_size(dtype()));
+    return out;
+  }
+
+ private:
+  std::unique_ptr<IsaScope> scope_;
+};
+
+std::size_t bytes_of(DType dtype, std::int64_t n) { return static_cast<std::size_t>(n) * dtype_size(dtype); }
+
+// A result for elements [offset, offset + n) must be the same bits as those elements of one
+// call over the whole array: no element depends on its position in a vector, a range or a tail.
+TEST_P(CpuLayout, SizesAndOffsetsGiveTheSameBits) {
+  const std::int64_t total = (std::int64_t{1} << 20) + 8;
+  const HostBuffer x = inputs(total);
+  const HostBuffer dy = validation::gradients(dtype(), total);
+  const std::size_t esize = dtype_size(dtype());
+  for (const Activation activation : all_activations()) {
+    for (const Pass pass : {Pass::forward, Pass::backward}) {
+      const PassResult whole = run_pass(activation, pass, x, dy, on(Backend::cpu));
+      const HostBuffer& whole_out = pass == Pass::forward ? whole.y : whole.dx;
+      for (const std::int64_t n : {std::int64_t{0}, std::int64_t{1}, std::int64_t{7}, std::int64_t{8}, std::int64_t{9},
+                                   std::int64_t{4097}, (std::int64_t{1} << 20) + 3}) {
+        for (const std::int64_t offset : {std::int64_t{0}, std::int64_t{1}}) {
+          // One canary element after the end must survive.
+          HostBuffer out(dtype(), n + 1);
+          out.fill_bytes(0x5a);
+          const auto* xp = static_cast<const unsigned char*>(x.data()) + offset * esize;
+          const auto* dyp = static_cast<const unsigned char*>(dy.data()) + offset * esize;
+          const ConstTensorView xv(xp, dtype(), n), dyv(dyp, dtype(), n);
+          const TensorView ov(out.data(), dtype(), n);
+          if (pass == Pass::forward) {
+            forward(activation, xv, ov, on(Backend::cpu));
+          } else {
+            backward(activation, xv, dyv, ov, on(Backend::cpu));
+          }
+          const auto* want = static_cast<const unsigned char*>(whole_out.data()) + offset * esize;
+          EXPECT_EQ(0, std::memcmp(out.data(), want, bytes_of(dtype(), n)))
+              << activation_name(activation) << " " << pass_name(pass) << " n=" << n << " offset=" << offset;
+          const auto* canary = static_cast<const unsigned char*>(out.data()) + n * esize;
+          for (std::size_t b = 0; b < esize; ++b) ASSERT_EQ(canary[b], 0x5a) << "wrote past the end, n=" << n;
+        }
+      }
+    }
+  }
+}
+
+// y == x, dx == dy and dx == x give what separate buffers give.
+TEST_P(CpuLayout, InPlaceGivesTheSameBits) {
+  const std::int64_t n = 4099;
+  const HostBuffer x = inputs(n);
+  const HostBuffer dy = validation::gradients(dtype(), n);
+  for (const Activation activation : all_activations()) {
+    const PassResult want = run_pass(activation, Pass::forward_backward, x, dy, on(Backend::cpu));
+    HostBuffer y_in_x = x;
+    forward(activation, y_in_x.view(), y_in_x.view(), on(Backend::cpu));
+    EXPECT_TRUE(y_in_x == want.y) << activation_name(activation) << " forward y == x";
+
+    HostBuffer dx_in_dy = dy;
+    backward(activation, x.view(), dx_in_dy.view(), dx_in_dy.view(), on(Backend::cpu));
+    EXPECT_TRUE(dx_in_dy == want.dx) << activation_name(activation) << " backward dx == dy";
+
+    HostBuffer dx_in_x = x;
+    backward(activation, dx_in_x.view(), dy.view(), dx_in_x.view(), on(Backend::cpu));
+    EXPECT_TRUE(dx_in_x == want.dx) << activation_name(activation) << " backward dx == x";
+
+    HostBuffer both_x = x, both_dy = dy;
+    forward_backward(activation, both_x.view(), both_dy.view(), both_x.view(), both_dy.view(), on(Backend::cpu));
+    EXPECT_TRUE(both_x == want.y && both_dy == want.dx) << activation_name(activation) << " forward_backward in place";
+  }
+}
+
+// The split between threads changes nothing: 1 and 2 threads (and an odd offset) give the same bits.
+TEST_P(CpuLayout, ThreadCountDoesNotChangeTheBits) {
+  const std::int64_t n = (std::int64_t{1} << 20) + 3;
+  const HostBuffer x = inputs(n + 1);
+  const HostBuffer dy = validation::gradients(dtype(), n + 1);
+  const std::size_t esize = dtype_size(dtype());
+  const int saved = omp_get_max_threads();
+  for (const Activation activation : all_activations()) {
+    HostBuffer outputs[2] = {HostBuffer(dtype(), n), HostBuffer(dtype(), n)};
+    HostBuffer grads[2] = {HostBuffer(dtype(), n), HostBuffer(dtype(), n)};
+    for (int threads = 1; threads <= 2; ++threads) {
+      omp_set_num_threads(threads);
+      const ConstTensorView xv(static_cast<const unsigned char*>(x.data()) + esize, dtype(), n);
+      const ConstTensorView dyv(static_cast<const unsigned char*>(dy.data()) + esize, dtype(), n);
+      forward_backward(activation, xv, dyv, outputs[threads - 1].view(), grads[threads - 1].view(), on(Backend::cpu));
+    }
+    EXPECT_TRUE(outputs[0] == outputs[1] && grads[0] == grads[1]) << activation_name(activation);
+  }
+  omp_set_num_threads(saved);
+}
+
+std::string layout_name(const ::testing::TestParamInfo<LayoutParam>& info) {
+  return std::string(cpu::isa_name(std::get<0>(info.param))) + "_" + dtype_name(std::get<1>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(Layout, CpuLayout,
+                         ::testing::Combine(::testing::Values(cpu::Isa::avx2, cpu::Isa::portable),
+                                            ::testing::ValuesIn(all_dtypes())),
+                         layout_name);
+
+// Accumulate adds the product, rounded to the compute type, to dx: for f32 that is exactly the
+// f32 sum of dx_init and the non-accumulating result (16-bit storage rounds the product first,
+// so there only CpuAccumulate's comparison with the reference applies).
+class CpuAccumulateF32 : public ::testing::TestWithParam<cpu::Isa> {};
+
+TEST_P(CpuAccumulateF32, AddsTheGradient) {
+  ACTK_SKIP_UNLESS_SUPPORTED(GetParam());
+  const IsaScope scope(GetParam());
+  const std::int64_t n = 10007;
+  const HostBuffer x = validation::battery(Activation::gelu, ActivationParams{}, DType::f32, n, false);
+  const HostBuffer dy = validation::gradients(DType::f32, x.count());
+  const HostBuffer dx_init = validation::gradients(DType::f32, x.count(), 0xacc);
+  Options accumulate = on(Backend::cpu);
+  accumulate.accumulate = true;
+  for (const Activation activation : all_activations()) {
+    const PassResult plain = run_pass(activation, Pass::backward, x, dy, on(Backend::cpu));
+    const PassResult summed = run_pass(activation, Pass::backward, x, dy, accumulate, &dx_init);
+    const auto* init = static_cast<const float*>(dx_init.data());
+    const auto* g = static_cast<const float*>(plain.dx.data());
+    const auto* got = static_cast<const float*>(summed.dx.data());
+    for (std::int64_t i = 0; i < x.count(); ++i) {
+      const float want = init[i] + g[i];
+      ASSERT_TRUE(std::memcmp(&want, &got[i], sizeof want) == 0 || (std::isnan(want) && std::isnan(got[i])))
+          << activation_name(activation) << " element " << i << ": " << got[i] << " != " << init[i] << " + " << g[i];
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Layout, CpuAccumulateF32, ::testing::Values(cpu::Isa::avx2, cpu::Isa::portable),
+                         [](const ::testing::TestParamInfo<cpu::Isa>& info) { return std::string(cpu::isa_name(info.param)); });
+
+// ACTK_CPU_ISA=portable forces the fallback for the whole process. CTest runs this test once more
+// with the variable set (tests/CMakeLists.txt); without it, the best supported set is active.
+TEST(CpuIsa, EnvironmentChoosesTheInstructionSet) {
+  const char* requested = std::getenv("ACTK_CPU_ISA");
+  if (requested && std::string(requested) == "portable") {
+    EXPECT_EQ(cpu::active_isa(), cpu::Isa::portable);
+    // The forced path computes, and agrees with the reference on a small battery.
+    const HostBuffer x = validation::battery(Activation::gelu, ActivationParams{}, DType::f32, 1000, false);
+    HostBuffer got(DType::f32, x.count()), want(DType::f32, x.count());
+    forward(Activation::gelu, x.view(), got.view(), on(Backend::cpu));
+    forward(Activation::gelu, x.view(), want.view(), on(Backend::reference));
+    EXPECT_TRUE(validation::compare(DType::f32, got.data(), want.data(), nullptr, x.count(),
+                                    validation::tolerance(Activation::gelu, DType::f32, Pass::forward, Backend::cpu))
+                    .passed());
+  } else {
+    EXPECT_EQ(cpu::active_isa(), cpu::isa_supported(cpu::Isa::avx2) ? cpu::Isa::avx2 : cpu::Isa::portable);
+  }
+}
+
+}  // namespace
+}  // namespace actk::testing
