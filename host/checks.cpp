@@ -116,7 +116,9 @@ void CallChecker::check_params(const ActivationParams& params) const {
     }
   }
   if (entry.uses(Param::beta) && params.beta == 0.0f) fail("beta", "must be non-zero");
-  if (activation_ == Activation::celu && params.alpha == 0.0f) fail("alpha", "must be non-zero for celu");
+  // CELU is defined for alpha > 0 (Barron, 2017): x / alpha then never grows e^(x/alpha) past
+  // the range of the compute type.
+  if (activation_ == Activation::celu && !(params.alpha > 0.0f)) fail("alpha", "must be > 0 for celu");
   if (entry.uses(Param::min_val) && params.min_val > params.max_val) {
     fail("min_val", "min_val " + std::to_string(params.min_val) + " is greater than max_val " +
                         std::to_string(params.max_val));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 
 #include "actk/catalogue.hpp"
 
@@ -170,14 +171,24 @@ struct Silu {
 };
 
 struct Softplus {
+  // The threshold test is on the exact product beta * x (PyTorch rounds it to the compute type
+  // first; the two differ only where the product rounds onto the threshold). For f32/f16/bf16
+  // data the product of two floats is exact in double; for f64 data it is split as hi + lo.
+  template <class R> static bool linear(R x, const ActivationParams& p) {
+    if constexpr (std::is_same_v<R, long double>) {
+      const double hi = double(p.beta) * double(x);
+      const double lo = std::fma(double(p.beta), double(x), -hi);
+      return hi > p.threshold || (hi == p.threshold && lo > 0);
+    } else {
+      return R(p.beta) * x > R(p.threshold);
+    }
+  }
   template <class R> static R forward(R x, const ActivationParams& p) {
     const R beta = p.beta;
-    const R bx = beta * x;
-    return bx > R(p.threshold) ? x : softplus_unit(bx) / beta;
+    return linear(x, p) ? x : softplus_unit(beta * x) / beta;
   }
   template <class R> static R derivative(R x, const ActivationParams& p) {
-    const R bx = R(p.beta) * x;
-    return bx > R(p.threshold) ? R(1) : sigmoid(bx);
+    return linear(x, p) ? R(1) : sigmoid(R(p.beta) * x);
   }
 };
 

@@ -146,7 +146,7 @@ TEST(ErrorsParameters, OutOfRange) {
   options = {};
   options.params.alpha = 0.0f;
   expect_error([&] { forward(Activation::celu, b.x.view(), b.y.view(), options); }, b, "forward", "alpha",
-               "non-zero");
+               "must be > 0 for celu");
   options = {};
   options.params.min_val = 2.0f;
   expect_error([&] { forward(Activation::hardtanh, b.x.view(), b.y.view(), options); }, b, "forward", "min_val",

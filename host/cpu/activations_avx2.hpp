@@ -117,7 +117,9 @@ struct Elu {
   explicit Elu(const ActivationParams& p) : alpha_(splat(p.alpha)) {}
   ACTK_AVX2_INLINE V forward(V x) const { return select(greater(x, zero()), x, mul(alpha_, expm1_nonpositive(x))); }
   ACTK_AVX2_INLINE V derivative(V x) const {
-    return select(greater(x, zero()), one(), mul(alpha_, exp_nonpositive_flush(x)));
+    // The full-range exp, not the flushing one: alpha is the caller's and may be large, so
+    // e^x's relative accuracy matters down to the subnormals.
+    return select(greater(x, zero()), one(), mul(alpha_, exp(x)));
   }
   ACTK_AVX2_INLINE V derivative_from_output(V y) const { return select(greater(y, zero()), one(), add(y, alpha_)); }
 
@@ -143,8 +145,15 @@ struct Selu {
 
 struct Celu {
   explicit Celu(const ActivationParams& p) : alpha_(splat(p.alpha)) {}
-  // x / alpha by division, not by a rounded reciprocal: one rounding less in the argument.
-  ACTK_AVX2_INLINE V forward(V x) const { return select(greater(x, zero()), x, mul(alpha_, expm1(div(x, alpha_)))); }
+  // x / alpha by division, not by a rounded reciprocal: one rounding less in the argument. Where
+  // |x / alpha| < 2^-12, alpha expm1(x / alpha) = x (1 + z/2) to f32 precision: exact even when
+  // z = x / alpha underflows (a large alpha), which alpha * expm1(z) is not.
+  ACTK_AVX2_INLINE V forward(V x) const {
+    const V z = div(x, alpha_);
+    const V series = fma(x, mul(z, splat(0.5f)), x);
+    const V result = select(less(abs(z), splat(0x1p-12f)), series, mul(alpha_, expm1(z)));
+    return select(greater(x, zero()), x, result);
+  }
   ACTK_AVX2_INLINE V derivative(V x) const { return select(greater(x, zero()), one(), exp(div(x, alpha_))); }
   ACTK_AVX2_INLINE V derivative_from_output(V y) const { return select(greater(y, zero()), one(), add(div(y, alpha_), one())); }
 
@@ -265,18 +274,25 @@ struct Softplus {
       lo = select(less(bx, zero()), bx_lo, _mm256_xor_ps(bx_lo, splat(-0.0f)));
     }
     const ExpParts e = exp_parts(_mm256_max_ps(_mm256_or_ps(bx, splat(-0.0f)), splat(kExpMin)), lo);
-    const V t = any(less(bx, splat(-87.0f))) ? ldexp_split(e.p, e.k) : mul(e.p, pow2(e.k));
+    const V t = any(greater(abs(bx), splat(87.0f))) ? ldexp_split(e.p, e.k) : mul(e.p, pow2(e.k));  // e^-|bx| subnormal
     const V log_term = log1p_unit(t);
     const V sum = add(_mm256_max_ps(bx, zero()), log_term);
     const V result = exact_inverse_ ? mul(sum, inverse_beta_) : div(sum, beta_);
-    return select(greater(bx, threshold_), x, result);
+    return select(linear(x, bx), x, result);
   }
   ACTK_AVX2_INLINE V derivative(V x) const {
     const V bx = mul(beta_, x);
-    return select(greater(bx, threshold_), one(), sigmoid_pair(bx).s);
+    return select(linear(x, bx), one(), sigmoid_pair(bx).s);
   }
 
  private:
+  // beta x > threshold on the exact product (as the reference and the functors test it): the
+  // rounded bx decides, but for a tie with the threshold, where the product's rounding error does.
+  ACTK_AVX2_INLINE V linear(V x, V bx) const {
+    const V tie = _mm256_and_ps(_mm256_cmp_ps(bx, threshold_, _CMP_EQ_OQ),
+                                greater(_mm256_fmsub_ps(beta_, x, bx), zero()));
+    return _mm256_or_ps(greater(bx, threshold_), tie);
+  }
   // Dividing by beta = 1 (the default) or another power of two is multiplying by its exact inverse.
   static bool is_power_of_two(float beta) {
     int exponent = 0;

@@ -79,7 +79,7 @@ inline constexpr int kActivationCount = kElementwiseActivationCount ACTK_STRUCTU
 /// only the fields its catalogue entry names; the others are ignored.
 struct ActivationParams {
   float negative_slope = 0.01f;  ///< leaky_relu: slope for x <= 0.
-  float alpha = 1.0f;            ///< elu, celu: scale of the negative branch (celu: != 0).
+  float alpha = 1.0f;            ///< elu, celu: scale of the negative branch (celu: > 0).
   float beta = 1.0f;             ///< softplus: sharpness, != 0.
   float threshold = 20.0f;       ///< softplus: beta*x above it returns x (linear).
   float min_val = -1.0f;         ///< hardtanh: lower bound, <= max_val.

@@ -51,6 +51,19 @@ float fuzz_param(Input& in, float fallback) {
   return in.take<float>();
 }
 
+// Whether y is a value f can output: backward from the output is defined only there.
+bool in_range_of(Activation a, const ActivationParams& p, double y) {
+  switch (a) {
+    case Activation::sigmoid: return y >= 0 && y <= 1;
+    case Activation::tanh: return y >= -1 && y <= 1;
+    case Activation::relu: return y >= 0;
+    case Activation::elu: return y >= -p.alpha;
+    case Activation::selu: return y >= -1.0507009873554805 * 1.6732632423543772;
+    case Activation::celu: return p.alpha < 0 || y >= -p.alpha;
+    default: return true;
+  }
+}
+
 void run_pass(Activation a, Pass pass, const Options& options, const void* x, const void* dy, void* y, void* dx,
               DType t, std::int64_t n) {
   switch (pass) {
@@ -131,8 +144,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Likewise backward from an output outside f's range (a "sigmoid output" of 1e30): f'(x) as a
     // function of y is a polynomial that overflows the compute type there, as it does not in the
     // reference's wider type.
-    std::vector<bool> overflowing(static_cast<std::size_t>(n), false);
+    std::vector<bool> overflowing(static_cast<std::size_t>(n), false), undefined(static_cast<std::size_t>(n), false);
     if (pass == Pass::backward_from_output) {
+      // A y that f never outputs (a sigmoid "output" of -3) has no derivative to agree on.
+      for (std::int64_t i = 0; i < n; ++i) {
+        undefined[i] = !in_range_of(activation, options.params, validation::element_as_double(t, x.data(), i));
+      }
       std::vector<double> y_wide(static_cast<std::size_t>(n)), g(static_cast<std::size_t>(n));
       for (std::int64_t i = 0; i < n; ++i) y_wide[i] = validation::element_as_double(t, x.data(), i);
       const std::vector<double> ones(static_cast<std::size_t>(n), 1.0);
@@ -146,7 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const bool upstream_finite = std::isfinite(validation::element_as_double(t, scale, i)) &&
                                      (!options.accumulate || std::isfinite(validation::element_as_double(t, dx_old.data(), i))) &&
                                      !overflowing[i];
-        if (!upstream_finite && !std::isfinite(validation::element_as_double(t, got, i))) {
+        if (undefined[i] || (!upstream_finite && !std::isfinite(validation::element_as_double(t, got, i)))) {
           std::memcpy(want.data() + at, got + at, element);
         }
       }
@@ -154,12 +171,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const validation::Tolerance tol = validation::tolerance(activation, t, judged, options.backend);
     const validation::Comparison c = validation::compare(t, got, want.data(), scale, n, tol);
     if (!c.passed()) {
-      char where[160];
-      std::snprintf(where, sizeof where, " [%s %s %s n=%lld %s accumulate=%d offsets x=%td dy=%td y=%td dx=%td]",
+      char where[320];
+      const ActivationParams& p = options.params;
+      std::snprintf(where, sizeof where,
+                    " [%s %s %s n=%lld %s accumulate=%d offsets x=%td dy=%td y=%td dx=%td; slope=%a alpha=%a beta=%a "
+                    "threshold=%a min=%a max=%a]",
                     activation_name(activation), dtype_name(t), pass_name(judged), static_cast<long long>(n),
                     backend_name(options.backend), options.accumulate, views[0] ? views[0] - arena.data() : -1,
                     views[1] ? views[1] - arena.data() : -1, views[2] ? views[2] - arena.data() : -1,
-                    views[3] ? views[3] - arena.data() : -1);
+                    views[3] ? views[3] - arena.data() : -1, p.negative_slope, p.alpha, p.beta, p.threshold,
+                    p.min_val, p.max_val);
       finding("a result differs from the reference",
               (validation::describe_element(t, x.data(), got, want.data(), c.worst_index) + where).c_str());
     }
