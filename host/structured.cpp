@@ -6,9 +6,6 @@
 #include "actk/structured.hpp"
 #include "host/backend.hpp"
 #include "host/checks.hpp"
-#ifdef ACTK_WITH_CUDA
-#include "kernels/cuda_backend.hpp"
-#endif
 
 namespace actk {
 namespace {
@@ -69,29 +66,19 @@ class ViewList {
   int n_ = 0;
 };
 
-template <class Call, class Reference, class Cpu, class Cuda>
-Backend run(const CallChecker& check, Backend backend, const Call& call, Reference reference, Cpu cpu, Cuda cuda) {
+// The cuda backend has no structured kernels yet: say so before anything is written.
+template <class Call, class Reference, class Cpu>
+Backend run(const CallChecker& check, Backend backend, const Call& call, Reference reference, Cpu cpu) {
   switch (backend) {
     case Backend::reference: reference(call); break;
     case Backend::cuda:
-#ifdef ACTK_WITH_CUDA
-      check.check_launch(cuda(call));
-#else
-      (void)cuda;
-      (void)check;
-#endif
-      break;
+      check.fail("options.backend", "the cuda backend has no kernels for the structured activations yet; "
+                                    "run them on the reference or cpu backend (host memory)");
     case Backend::cpu:
     case Backend::automatic: cpu(call); break;
   }
   return backend;
 }
-
-#ifdef ACTK_WITH_CUDA
-#define ACTK_CUDA_ENTRY(name) cuda::name
-#else
-#define ACTK_CUDA_ENTRY(name) [](const auto&) { return std::string(); }
-#endif
 
 // ---- PReLU ----------------------------------------------------------------------------------
 
@@ -125,7 +112,7 @@ Backend prelu(const char* name, ConstTensorView x, ConstTensorView weight, Const
   if (!backward) call.dy = call.dx = call.dweight = nullptr;
   // With no elements, dweight is still a (zero) sum: written unless accumulating.
   if (x.count == 0 && !(backward && weight.count > 0)) return backend;
-  return run(check, backend, call, detail::reference_prelu, detail::cpu_prelu, ACTK_CUDA_ENTRY(launch_prelu));
+  return run(check, backend, call, detail::reference_prelu, detail::cpu_prelu);
 }
 
 // ---- Maxout ---------------------------------------------------------------------------------
@@ -177,7 +164,7 @@ Backend maxout(const char* name, ConstTensorView x, ConstIndexView indices_in, I
                           backward ? dy.data : nullptr, backward ? nullptr : y.data,
                           backward ? nullptr : indices_out.data, backward ? dx.data : nullptr, groups, shape.k,
                           options.accumulate && backward, options.stream};
-  return run(check, backend, call, detail::reference_maxout, detail::cpu_maxout, ACTK_CUDA_ENTRY(launch_maxout));
+  return run(check, backend, call, detail::reference_maxout, detail::cpu_maxout);
 }
 
 // ---- Gated ----------------------------------------------------------------------------------
@@ -222,7 +209,7 @@ Backend gated(const char* name, Activation activation, ConstMatrixView gate, Con
                          options.accumulate && backward, options.stream};
   if (!backward) call.dy = {nullptr, 0}, call.dgate = call.dup = {nullptr, 0};
   if (backward) call.y = {nullptr, 0};
-  return run(check, backend, call, detail::reference_gated, detail::cpu_gated, ACTK_CUDA_ENTRY(launch_gated));
+  return run(check, backend, call, detail::reference_gated, detail::cpu_gated);
 }
 
 // ---- Bias -----------------------------------------------------------------------------------
@@ -256,7 +243,7 @@ Backend bias_pass(const char* name, Activation activation, ConstTensorView x, Co
                         backward ? nullptr : y.data, backward ? dx.data : nullptr, backward ? dbias.data : nullptr,
                         channels > 0 ? x.count / channels : 0, channels, options.accumulate && backward,
                         options.stream};
-  return run(check, backend, call, detail::reference_bias, detail::cpu_bias, ACTK_CUDA_ENTRY(launch_bias));
+  return run(check, backend, call, detail::reference_bias, detail::cpu_bias);
 }
 
 }  // namespace

@@ -23,13 +23,6 @@ MemorySpace memory_space(const void* pointer);
 /// CUDA error string of the failed launch. Never throws, never synchronizes.
 std::string launch_elementwise(const detail::ElementwiseCall& call);
 
-/// The structured activations, same contract. Their reductions (dweight, dbias) are two-stage,
-/// in a fixed order, and so bit-identical run to run.
-std::string launch_prelu(const detail::PreluCall& call);
-std::string launch_maxout(const detail::MaxoutCall& call);
-std::string launch_gated(const detail::GatedCall& call);
-std::string launch_bias(const detail::BiasCall& call);
-
 /// Plain device memory for the tools (validation suite, comparison, benchmarks); never used by
 /// the passes themselves. Each returns false (or null) and fills `error` on failure.
 void* device_allocate(std::size_t bytes, std::string* error);

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Static checks of the CUDA kernels' PTX, for machines without a GPU.
+
+  check_ptx.py vectors FILE.ptx...
+      Fails unless every kernel has a loop (its main loop) whose every global load and store is a
+      128-bit vector instruction (ld.global*.v4.f32|b32|u32 or .v2.f64|b64|u64, and the matching
+      st), with at least one of each.
+  check_ptx.py spills --ptxas PTXAS --arch sm_XX [--max-registers N] FILE.ptx...
+      Runs `ptxas -v` on each file and fails unless every kernel reports 0 bytes of spill stores
+      and 0 bytes of spill loads. --max-registers caps every kernel's registers (a .maxnreg
+      directive): the self-test uses it to show that spills are caught.
+
+Both print one line per kernel and a summary; the exit status is 0 only when every kernel passes.
+"""
+import argparse
+import collections
+import re
+import shutil
+import os
+import subprocess
+import sys
+import tempfile
+
+VECTOR = r"\.(?:v4\.(?:f32|b32|u32)|v2\.(?:f64|b64|u64))"
+VECTOR_LOAD = re.compile(r"\bld\.global(?:\.[a-z0-9]+)*?" + VECTOR + r"\b")
+VECTOR_STORE = re.compile(r"\bst\.global(?:\.[a-z0-9]+)*?" + VECTOR + r"\b")
+ENTRY = re.compile(r"^\.(?:visible|weak)?\s*\.entry\s+([A-Za-z0-9_$]+)\s*\(", re.M)
+LABEL = re.compile(r"^(\$[A-Za-z0-9_]+):", re.M)
+BRANCH = re.compile(r"\bbra(?:\.uni)?\s+(\$[A-Za-z0-9_]+)\s*;")
+ANY_GLOBAL = re.compile(r"\b(?:ld|st)\.global[.a-z0-9]*")
+SPILLS = re.compile(r"(\d+) bytes spill stores, (\d+) bytes spill loads")
+COMPILING = re.compile(r"Compiling entry function '([^']+)'")
+
+
+def demangle(names):
+    """Readable kernel names when c++filt is there, else the mangled ones."""
+    tool = shutil.which("c++filt")
+    if not tool or not names:
+        return {n: n for n in names}
+    out = subprocess.run([tool], input="\n".join(names), capture_output=True, text=True).stdout.splitlines()
+    if len(out) != len(names):
+        return {n: n for n in names}
+    return {n: short_name(d) for n, d in zip(names, out)}
+
+
+PASSES = ["forward", "backward", "backward_from_output", "forward_backward"]
+
+
+def short_name(demangled):
+    """elementwise_kernel<backward, true, Gelu<double>, double> from the full signature."""
+    name = demangled.removeprefix("void ")
+    if name.endswith(")"):  # drop the parameter list: from the '(' that matches the last ')'
+        depth = 0
+        for i in range(len(name) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(name[i], 0)
+            if depth == 0:
+                name = name[:i]
+                break
+    name = re.sub(r"\(actk::Pass\)(\d)", lambda m: PASSES[int(m.group(1))], name)
+    return name.replace("actk::cuda::detail::", "").replace("actk::math::", "")
+
+
+def kernels(text):
+    """(name, body) of every entry function of a PTX file."""
+    starts = [(m.start(), m.group(1)) for m in ENTRY.finditer(text)]
+    for i, (start, name) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
+        yield name, text[start:end]
+
+
+def vector_loops(body):
+    """The loops (a label and a later branch back to it) of a kernel that access global memory
+    with 128-bit loads and stores only, with the instructions found in them."""
+    labels = {m.group(1): m.start() for m in LABEL.finditer(body)}
+    found = []
+    for branch in BRANCH.finditer(body):
+        start = labels.get(branch.group(1))
+        if start is None or start > branch.start():
+            continue  # a forward branch
+        loop = body[start:branch.end()]
+        loads = [m.group(0) for m in VECTOR_LOAD.finditer(loop)]
+        stores = [m.group(0) for m in VECTOR_STORE.finditer(loop)]
+        accesses = ANY_GLOBAL.findall(loop)
+        if loads and stores and len(accesses) == len(loads) + len(stores):
+            found.append(loads + stores)
+    return found
+
+
+def check_vectors(files):
+    failures, total = [], 0
+    instructions = collections.Counter()
+    entries = []
+    for path in files:
+        with open(path) as f:
+            entries += [(path, name, body) for name, body in kernels(f.read())]
+    names = demangle([name for _, name, _ in entries])
+    for path, name, body in entries:
+        total += 1
+        loops = vector_loops(body)
+        if loops:
+            for loop in loops:
+                instructions.update(loop)
+            print(f"ok    {names[name]}: its main loop loads and stores 128 bits at a time")
+        else:
+            failures.append(names[name])
+            print(f"FAIL  {names[name]} ({path}): no loop that loads and stores 128 bits at a time")
+    if total == 0:
+        print("FAIL  no kernels found")
+        return 1
+    print(f"{total - len(failures)} of {total} kernels vectorized; instructions in their loops: "
+          + ", ".join(f"{k} x{v}" for k, v in sorted(instructions.items())))
+    return 1 if failures else 0
+
+
+def run_ptxas(ptxas, arch, path, max_registers):
+    if not max_registers:
+        return subprocess.run([ptxas, "-v", f"-arch={arch}", path, "-o", os.devnull], capture_output=True, text=True)
+    with open(path) as f:
+        text = re.sub(r"^(\.maxntid[^\n]*)$", rf"\1\n.maxnreg {max_registers}", f.read(), flags=re.M)
+    with tempfile.NamedTemporaryFile("w", suffix=".ptx") as capped:
+        capped.write(text)
+        capped.flush()
+        return subprocess.run([ptxas, "-v", f"-arch={arch}", capped.name, "-o", os.devnull],
+                              capture_output=True, text=True)
+
+
+def check_spills(files, ptxas, arch, max_registers):
+    failures, total = [], 0
+    for path in files:
+        run = run_ptxas(ptxas, arch, path, max_registers)
+        if run.returncode != 0:
+            print(f"FAIL  ptxas failed on {path}:\n{run.stderr}")
+            return 1
+        current = None
+        reports = []
+        for line in run.stderr.splitlines():
+            m = COMPILING.search(line)
+            if m:
+                current = m.group(1)
+                continue
+            m = SPILLS.search(line)
+            if m and current:
+                reports.append((current, int(m.group(1)), int(m.group(2))))
+                current = None
+        names = demangle([r[0] for r in reports])
+        for name, stores, loads in reports:
+            total += 1
+            status = "ok  " if stores == 0 and loads == 0 else "FAIL"
+            if status == "FAIL":
+                failures.append(names[name])
+            print(f"{status}  {names[name]}: {stores} bytes spill stores, {loads} bytes spill loads ({arch})")
+    if total == 0:
+        print("FAIL  no kernels found")
+        return 1
+    print(f"{total - len(failures)} of {total} kernels without spills on {arch}")
+    return 1 if failures else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="check", required=True)
+    vectors = sub.add_parser("vectors")
+    vectors.add_argument("files", nargs="+")
+    spills = sub.add_parser("spills")
+    spills.add_argument("--ptxas", required=True)
+    spills.add_argument("--arch", required=True)
+    spills.add_argument("--max-registers", type=int, default=0)
+    spills.add_argument("files", nargs="+")
+    args = parser.parse_args()
+    # CTest passes the $<TARGET_OBJECTS:...> list as one argument, its items separated by ';'.
+    args.files = [f for arg in args.files for f in arg.split(";") if f]
+    if args.check == "vectors":
+        return check_vectors(args.files)
+    return check_spills(args.files, args.ptxas, args.arch, args.max_registers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+// The functors of kernels/activation_math.hpp, the math the CUDA kernels run, evaluated on the
+// host in their compute type (float for f32, f16 and bf16 data, double for f64) and compared with
+// the reference backend under the accuracy contract of validation::tolerance: every f16 and bf16
+// input, and for f32 and f64 the special values, the kinks, a dense sweep and random inputs.
+//
+// This is the accuracy evidence for the kernels where there is no GPU. The kernels are compiled
+// without implicit fma contraction (--fmad=false) and the functors' own exponential
+// (detail::exp_accurate) is the same code on both sides, so the GPU performs exactly the host's
+// arithmetic, except inside the CUDA math library's functions: tanh (forward), expm1 (elu, selu,
+// celu forward), log1p (softplus forward) and erfc / exp (gelu). Those come from glibc here and
+// from libdevice on the GPU, whose documented bounds are looser (tanhf 2 ulp, erfcf 4 ulp, erfc 5
+// ulp); the GPU suite (tests/gpu) checks the kernels themselves against the same reference.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "kernels/activation_math.hpp"
+#include "kernels/vector_split.hpp"
+#include "tests/support.hpp"
+
+namespace actk {
+namespace {
+
+using testing::PassResult;
+using validation::HostBuffer;
+
+// One pass over host buffers with the functor in compute type C, converting as the kernels do:
+// storage widens exactly to C, and each result is rounded once to the storage type.
+template <template <class> class Functor, class C, Pass kPass>
+PassResult evaluate(const HostBuffer& x, const HostBuffer& dy, const HostBuffer* dx_init,
+                    const ActivationParams& params) {
+  const Functor<C> op(params);
+  const std::int64_t n = x.count();
+  std::vector<double> y(static_cast<std::size_t>(n)), dx(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const math::ElementResult<C> r = math::apply_pass<kPass>(op, static_cast<C>(x.at(i)), static_cast<C>(dy.at(i)),
+                                                             dx_init ? static_cast<C>(dx_init->at(i)) : C(0),
+                                                             dx_init != nullptr);
+    y[i] = r.y;
+    dx[i] = r.dx;
+  }
+  return {HostBuffer(x.dtype(), y), HostBuffer(x.dtype(), dx)};
+}
+
+template <template <class> class Functor, class C>
+PassResult evaluate(Pass pass, const HostBuffer& x, const HostBuffer& dy, const HostBuffer* dx_init,
+                    const ActivationParams& params) {
+  switch (pass) {
+    case Pass::forward: return evaluate<Functor, C, Pass::forward>(x, dy, dx_init, params);
+    case Pass::backward: return evaluate<Functor, C, Pass::backward>(x, dy, dx_init, params);
+    case Pass::forward_backward: return evaluate<Functor, C, Pass::forward_backward>(x, dy, dx_init, params);
+    case Pass::backward_from_output:
+      if constexpr (math::HasDerivativeFromOutput<Functor<C>>::value) {
+        return evaluate<Functor, C, Pass::backward_from_output>(x, dy, dx_init, params);
+      }
+      break;
+  }
+  ADD_FAILURE() << "no such pass for this functor";
+  return {HostBuffer(x.dtype(), 0), HostBuffer(x.dtype(), 0)};
+}
+
+PassResult evaluate(Activation activation, Pass pass, const HostBuffer& x, const HostBuffer& dy,
+                    const HostBuffer* dx_init, const ActivationParams& params) {
+  const bool wide = x.dtype() == DType::f64;
+  switch (activation) {
+#define ACTK_EVALUATE_CASE(id, Functor, param_mask, from_output)                                     \
+  case Activation::id:                                                                               \
+    return wide ? evaluate<math::Functor, double>(pass, x, dy, dx_init, params)                      \
+                : evaluate<math::Functor, float>(pass, x, dy, dx_init, params);
+    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_EVALUATE_CASE)
+#undef ACTK_EVALUATE_CASE
+    default: break;
+  }
+  ADD_FAILURE() << activation_name(activation) << " is not elementwise";
+  return {HostBuffer(x.dtype(), 0), HostBuffer(x.dtype(), 0)};
+}
+
+struct MathCase {
+  Activation activation;
+  DType dtype;
+  Pass pass;
+};
+
+// What ctest shows after a test's name ("# GetParam() = gelu f32 forward").
+void PrintTo(const MathCase& c, std::ostream* out) {
+  *out << activation_name(c.activation) << " " << dtype_name(c.dtype) << " " << pass_name(c.pass);
+}
+
+std::vector<MathCase> math_cases() {
+  std::vector<MathCase> cases;
+  for (Activation a : testing::all_activations()) {
+    for (DType t : testing::all_dtypes()) {
+      for (Pass p : testing::all_passes()) {
+        if (testing::pass_applies(a, p)) cases.push_back({a, t, p});
+      }
+    }
+  }
+  return cases;
+}
+
+class Functors : public ::testing::TestWithParam<MathCase> {
+ protected:
+  // Compares one output under the contract and returns the largest ulp distance among the
+  // elements the absolute floor does not cover (what the contract's ulp bound is about).
+  // y is judged under the forward tolerance in every pass, dx under its pass's.
+  static double check(const char* output, const MathCase& c, Pass pass, const HostBuffer& x, const HostBuffer& got,
+                      const HostBuffer& want, const HostBuffer* dy) {
+    const validation::Tolerance tol = validation::tolerance(c.activation, c.dtype, pass, Backend::cuda);
+    const validation::Comparison r =
+        validation::compare(c.dtype, got.data(), want.data(), dy ? dy->data() : nullptr, x.count(), tol);
+    EXPECT_TRUE(r.passed()) << output << ": " << r.failures << " of " << r.checked << " outside " << tol.max_ulp
+                            << " ulp (floor " << tol.abs_floor << "), first: "
+                            << validation::describe_element(c.dtype, x.data(), got.data(), want.data(), r.worst_index);
+    const std::size_t size = dtype_size(c.dtype);
+    double max_ulp = 0;
+    for (std::int64_t i = 0; i < x.count(); ++i) {
+      const double g = got.at(i);
+      const double w = want.at(i);
+      const double scale = dy ? std::fmax(1.0, std::fabs(dy->at(i))) : 1.0;
+      if (!std::isfinite(g) || !std::isfinite(w) || std::fabs(g - w) <= tol.abs_floor * scale) continue;
+      const auto* g_bytes = static_cast<const unsigned char*>(got.data()) + i * size;
+      const auto* w_bytes = static_cast<const unsigned char*>(want.data()) + i * size;
+      max_ulp = std::fmax(max_ulp, validation::ulp_distance(c.dtype, g_bytes, w_bytes));
+    }
+    return max_ulp;
+  }
+};
+
+TEST_P(Functors, MatchReference) {
+  const MathCase c = GetParam();
+  const ActivationParams params{};
+  const bool sixteen_bit = c.dtype == DType::f16 || c.dtype == DType::bf16;
+  const std::int64_t random_count = c.dtype == DType::f32 ? (1 << 20) : (1 << 16);
+  const HostBuffer x = validation::battery(c.activation, params, c.dtype, random_count, sixteen_bit);
+  const HostBuffer dy = validation::gradients(c.dtype, x.count());
+  const HostBuffer dx_init = validation::gradients(c.dtype, x.count(), 0xacc);
+
+  Options reference;
+  reference.backend = Backend::reference;
+  // backward_from_output takes y = f(x), as a caller would pass it.
+  const HostBuffer input =
+      c.pass == Pass::backward_from_output ? testing::run_pass(c.activation, Pass::forward, x, dy, reference).y : x;
+
+  const PassResult want = testing::run_pass(c.activation, c.pass, input, dy, reference);
+  const PassResult got = evaluate(c.activation, c.pass, input, dy, nullptr, params);
+  std::string summary;
+  char text[64];
+  if (c.pass == Pass::forward || c.pass == Pass::forward_backward) {
+    std::snprintf(text, sizeof text, " y %.0f", check("y", c, Pass::forward, input, got.y, want.y, nullptr));
+    summary += text;
+  }
+  if (c.pass != Pass::forward) {
+    std::snprintf(text, sizeof text, " dx %.0f", check("dx", c, c.pass, input, got.dx, want.dx, &dy));
+    summary += text;
+    reference.accumulate = true;
+    const PassResult want_sum = testing::run_pass(c.activation, c.pass, input, dy, reference, &dx_init);
+    const PassResult got_sum = evaluate(c.activation, c.pass, input, dy, &dx_init, params);
+    std::snprintf(text, sizeof text, " dx+= %.0f", check("dx (accumulate)", c, c.pass, input, got_sum.dx, want_sum.dx, &dy));
+    summary += text;
+  }
+  RecordProperty("max_ulp", summary);
+  std::printf("[ math     ] %-11s %-4s %-20s max ulp above the floor:%s (%lld inputs)\n", activation_name(c.activation),
+              dtype_name(c.dtype), pass_name(c.pass), summary.c_str(), static_cast<long long>(x.count()));
+}
+
+INSTANTIATE_TEST_SUITE_P(DeviceMath, Functors, ::testing::ValuesIn(math_cases()),
+                         [](const ::testing::TestParamInfo<MathCase>& param) {
+                           return testing::case_name(param.param.activation, param.param.dtype, param.param.pass);
+                         });
+
+// The split constants (a value rounded to T plus its rounding error) add up to the constant they
+// stand for: hi is the constant rounded to T, and hi + tail is within `bound` of it, relatively.
+template <class T>
+void expect_split(T hi, T tail, long double exact, long double bound) {
+  const long double sum = static_cast<long double>(hi) + static_cast<long double>(tail);
+  EXPECT_EQ(hi, static_cast<T>(exact));
+  EXPECT_LE(std::fabs(sum - exact), bound * exact) << static_cast<double>(exact);
+}
+
+template <class T>
+void expect_splits(long double bound) {
+  expect_split(math::Gelu<T>::kInvSqrt2, math::Gelu<T>::kInvSqrt2Tail, 0.70710678118654752440084436210484903928L,
+               bound);
+  expect_split(math::GeluTanh<T>::kLinear, math::GeluTanh<T>::kLinearTail, 1.59576912160573071175978423973752747L,
+               bound);
+  expect_split(math::GeluTanh<T>::kCubic, math::GeluTanh<T>::kCubicTail, 0.071354816272600248776338752279863541L,
+               bound);
+  expect_split(math::Selu<T>::kScaleAlpha, math::Selu<T>::kScaleAlphaTail, 1.7580993408473768599402175208123193L,
+               bound);
+}
+
+TEST(DeviceMathConstants, SplitConstantsAddUp) {
+  expect_splits<float>(0x1p-40L);
+  expect_splits<double>(0x1p-60L);
+}
+
+// exp_accurate, which replaces the library's exp in the functors, is within 1 ulp of the
+// correctly rounded e^x (0.94 at worst over every f32 input; here every 61st bit pattern), and
+// gives the limits: inf above 88.72, 0 far below, NaN for NaN.
+TEST(DeviceMathConstants, ExpAccurateWithinOneUlp) {
+  for (std::uint64_t b = 0; b < (std::uint64_t{1} << 32); b += 61) {
+    const auto bits = static_cast<std::uint32_t>(b);
+    float x;
+    std::memcpy(&x, &bits, sizeof x);
+    const float got = math::detail::exp_accurate(x);
+    const float want = static_cast<float>(std::exp(static_cast<double>(x)));
+    if (std::isnan(x)) {
+      ASSERT_TRUE(std::isnan(got));
+    } else if (!std::isfinite(want) || want < 0x1p-126f) {
+      ASSERT_TRUE(got == want || std::fabs(got - want) <= 0x1p-149f) << x;  // inf, 0, subnormal
+    } else {
+      ASSERT_LE(validation::ulp_distance(DType::f32, &got, &want), 1.0) << x;
+    }
+  }
+}
+
+// The launcher's head / vectors / tail split, against a brute-force search, for every element
+// size, every misalignment of up to four buffers (absent ones included), and counts around the
+// vector width.
+TEST(VectorSplit, EveryMisalignment) {
+  using cuda::detail::kVectorBytes;
+  using cuda::detail::split_for_vectors;
+  constexpr std::uintptr_t kBase = 0x10000;  // 16-byte aligned
+  for (std::size_t size : {2u, 4u, 8u}) {
+    const auto width = static_cast<std::int64_t>(kVectorBytes / size);
+    // Offsets in bytes of each buffer from kBase; 16 stands for an absent buffer (address 0).
+    for (unsigned code = 0; code < 17u * 17u * 17u * 17u; ++code) {
+      std::uintptr_t addresses[4];
+      unsigned rest = code;
+      for (std::uintptr_t& a : addresses) {
+        const unsigned offset = rest % 17;
+        rest /= 17;
+        a = offset == 16 ? 0 : kBase + 64 * (&a - addresses) + offset;
+      }
+      for (std::int64_t count = 0; count <= 3 * width + 1; ++count) {
+        const cuda::detail::VectorSplit split = split_for_vectors(addresses, 4, count, size);
+        // Brute force: the first element at which every present buffer is 16-byte aligned.
+        std::int64_t head = -1;
+        for (std::int64_t h = 0; h < width && head < 0; ++h) {
+          bool aligned = true;
+          for (std::uintptr_t a : addresses) aligned = aligned && (a == 0 || (a + h * size) % kVectorBytes == 0);
+          if (aligned) head = h;
+        }
+        const std::int64_t want_head = head < 0 ? count : std::min(head, count);
+        const std::int64_t want_vectors = head < 0 ? 0 : (count - want_head) / width;
+        ASSERT_EQ(split.head, want_head) << "size " << size << " code " << code << " count " << count;
+        ASSERT_EQ(split.vectors, want_vectors) << "size " << size << " code " << code << " count " << count;
+        ASSERT_LT(count - split.head - split.vectors * width, head < 0 ? count + 1 : width);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace actk
