@@ -69,8 +69,8 @@ struct Out {
 
 // One pass over eight elements: loads every input first, so in-place calls are safe whatever
 // is stored afterwards. The NaN rule (NaN in, NaN out, including the gradient) is applied here
-// once for every activation. The gradient is dy * d, or dx + dy * d: the product rounded to f32,
-// then the sum, never fused, so that accumulate equals the separate sum bit for bit.
+// once for every activation. The gradient is dy * d, or fma(dy, d, dx): one rounding, as the
+// CUDA kernels do, and no overflow of dy * d where dx + dy * d is finite.
 template <class Op, Pass kPass, class T>
 ACTK_AVX2_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx, bool accumulate) {
   const V xv = load(x);
@@ -84,8 +84,8 @@ ACTK_AVX2_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx,
     } else {
       d = op.derivative(xv);
     }
-    out.dx = _mm256_mul_ps(load(dy), select(nan, xv, d));
-    if (accumulate) out.dx = _mm256_add_ps(load(dx), out.dx);
+    const V derivative = select(nan, xv, d);
+    out.dx = accumulate ? _mm256_fmadd_ps(load(dy), derivative, load(dx)) : _mm256_mul_ps(load(dy), derivative);
   }
   return out;
 }

@@ -31,9 +31,9 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
       } else {
         d = op.derivative(xi);
       }
-      // The product rounded, then the sum: the same formula as the avx2 kernels.
-      C g = widen(dy[i]) * (nan ? xi : d);
-      if (call.accumulate) g = widen(dx[i]) + g;
+      // dy * d, or fma(dy, d, dx): one rounding, the same formula as the avx2 and CUDA kernels.
+      const C derivative = nan ? xi : d;
+      const C g = call.accumulate ? std::fma(widen(dy[i]), derivative, widen(dx[i])) : widen(dy[i]) * derivative;
       if constexpr (kPass == Pass::forward_backward) {
         const C f = nan ? xi : op.forward(xi);
         dx[i] = narrow<T>(g);
