@@ -46,8 +46,9 @@ void expect_agree(const HostBuffer& got, const HostBuffer& want, const HostBuffe
 
 // Sums (dweight, dbias) against the reference's (validation::compare_sums).
 void expect_sums_agree(const HostBuffer& got, const HostBuffer& want, const std::vector<double>& sum_abs,
-                       const std::string& what) {
-  const validation::Comparison c = validation::compare_sums(got.dtype(), got.data(), want.data(), sum_abs, got.count());
+                       std::int64_t terms_per_sum, const std::string& what) {
+  const validation::Comparison c =
+      validation::compare_sums(got.dtype(), got.data(), want.data(), sum_abs, got.count(), terms_per_sum);
   EXPECT_TRUE(c.passed()) << what << ": " << c.failures << " sums off, first at " << c.worst_index;
 }
 
@@ -97,7 +98,7 @@ TEST_P(Structured, PreluMatchesTheReference) {
       const std::int64_t c = pc.per_channel ? (i / pc.shape.inner) % pc.shape.channels : 0;
       if (!(x.at(i) > 0)) sum_abs[c] += std::fabs(x.at(i) * dy.at(i));
     }
-    expect_sums_agree(dw, dw_ref, sum_abs, "prelu dweight");
+    expect_sums_agree(dw, dw_ref, sum_abs, n / weights, "prelu dweight");
   }
 }
 
@@ -233,7 +234,7 @@ TEST_P(Structured, BiasFusionMatchesTheReferenceForEveryActivation) {
       expect_agree(dx, dx_ref, &dy, entry.activation, Pass::backward, backend(), what + " dx");
       std::vector<double> sum_abs(static_cast<std::size_t>(channels), 0.0);
       for (std::int64_t i = 0; i < n; ++i) sum_abs[i % channels] += std::fabs(dx_ref.at(i));
-      expect_sums_agree(db, db_ref, sum_abs, what + " dbias");
+      expect_sums_agree(db, db_ref, sum_abs, rows, what + " dbias");
     }
   }
 }

@@ -71,8 +71,33 @@ struct Out {
 // is stored afterwards. The NaN rule (NaN in, NaN out, including the gradient) is applied here
 // once for every activation. The gradient is dy * d, or fma(dy, d, dx): one rounding, as the
 // CUDA kernels do, and no overflow of dy * d where dx + dy * d is finite.
+// f'(+inf) and f'(-inf), the exact limits, from the portable functors: the vector derivatives
+// approach them without always reaching them (e^-|x| clamped before it underflows), which only
+// shows as dy * f' for an infinite dy (inf * 0 is NaN, inf * 1e-38 is not).
+struct DerivativeLimits {
+  V at_positive_infinity;
+  V at_negative_infinity;
+};
+
+inline DerivativeLimits derivative_limits(const detail::ElementwiseCall& call) {
+  const float x[2] = {__builtin_inff(), -__builtin_inff()}, dy[2] = {1.0f, 1.0f};
+  float d[2] = {};
+  detail::ElementwiseCall limits = call;
+  limits.pass = Pass::backward;
+  limits.dtype = DType::f32;
+  limits.x = x;
+  limits.dy = dy;
+  limits.y = nullptr;
+  limits.dx = d;
+  limits.count = 2;
+  limits.accumulate = false;
+  portable_kernel(limits)(limits, 0, 2);
+  return {_mm256_set1_ps(d[0]), _mm256_set1_ps(d[1])};
+}
+
 template <class Op, Pass kPass, class T>
-ACTK_AVX2_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx, bool accumulate) {
+ACTK_AVX2_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx, bool accumulate,
+                             const DerivativeLimits& limits) {
   const V xv = load(x);
   const V nan = is_nan(xv);
   Out out{};
@@ -83,6 +108,12 @@ ACTK_AVX2_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx,
       d = op.derivative_from_output(xv);
     } else {
       d = op.derivative(xv);
+      const V infinite = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), xv), _mm256_set1_ps(__builtin_inff()), _CMP_EQ_OQ);
+      if (_mm256_movemask_ps(infinite)) {
+        const V at_limit = _mm256_blendv_ps(limits.at_negative_infinity, limits.at_positive_infinity,
+                                            _mm256_cmp_ps(xv, _mm256_setzero_ps(), _CMP_GT_OQ));
+        d = _mm256_blendv_ps(d, at_limit, infinite);
+      }
     }
     const V derivative = select(nan, xv, d);
     out.dx = accumulate ? _mm256_fmadd_ps(load(dy), derivative, load(dx)) : _mm256_mul_ps(load(dy), derivative);
@@ -104,6 +135,9 @@ constexpr std::uintptr_t kLineBytes = 64;
 template <class Op, Pass kPass, class T>
 void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int64_t end) {
   const Op op(call.params);
+  const DerivativeLimits limits = kPass == Pass::backward || kPass == Pass::forward_backward
+                                      ? derivative_limits(call)
+                                      : DerivativeLimits{_mm256_setzero_ps(), _mm256_setzero_ps()};
   const T* x = static_cast<const T*>(call.x);
   const T* dy = static_cast<const T*>(call.dy);
   T* y = static_cast<T*>(call.y);
@@ -114,7 +148,7 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
   // Forced inline like everything on the hot path (see ACTK_AVX2_INLINE): GCC would call the
   // larger activations' lambda from its four sites.
   auto compute_at = [&](std::int64_t i) __attribute__((always_inline)) {
-    return compute<Op, kPass>(op, x + i, kBackward ? dy + i : nullptr, kBackward ? dx + i : nullptr, accumulate);
+    return compute<Op, kPass>(op, x + i, kBackward ? dy + i : nullptr, kBackward ? dx + i : nullptr, accumulate, limits);
   };
   auto put_at = [&](auto stream, std::int64_t i, const Out& out) __attribute__((always_inline)) {
     put<kPass, decltype(stream)::value>(kForward ? y + i : nullptr, kBackward ? dx + i : nullptr, out);
@@ -129,7 +163,7 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
       std::memcpy(dys, dy + i, bytes);
       if (accumulate) std::memcpy(dxs, dx + i, bytes);
     }
-    put<kPass, false>(ys, dxs, compute<Op, kPass>(op, xs, dys, dxs, accumulate));
+    put<kPass, false>(ys, dxs, compute<Op, kPass>(op, xs, dys, dxs, accumulate, limits));
     if constexpr (kForward) std::memcpy(y + i, ys, bytes);
     if constexpr (kBackward) std::memcpy(dx + i, dxs, bytes);
   };

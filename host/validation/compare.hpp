@@ -51,11 +51,12 @@ struct Comparison {
 Comparison compare(DType dtype, const void* got, const void* want, const void* dy, std::int64_t count,
                    Tolerance tol);
 
-/// Compares sums (dweight, dbias) against the reference's: within 4 ulp plus 8 eps * sum_abs[i]
-/// (eps of the compute type, sum_abs the sum of the terms' magnitudes), since each term carries
-/// its own rounding whatever the summation order.
+/// Compares sums (dweight, dbias) against the reference's: within 4 ulp, plus 8 eps * sum_abs[i]
+/// (eps of the compute type, sum_abs the sum of the terms' magnitudes), plus the backward passes'
+/// absolute floor once per term (`terms` per sum): each term carries its own error, whatever the
+/// summation order, and near f's roots that error is absolute, not relative.
 Comparison compare_sums(DType dtype, const void* got, const void* want, const std::vector<double>& sum_abs,
-                        std::int64_t count);
+                        std::int64_t count, std::int64_t terms);
 
 /// Merges two comparisons of the same output (counts add, maxima combine).
 void merge(Comparison& into, const Comparison& part);

@@ -14,7 +14,8 @@
 namespace actk::validation {
 namespace {
 
-// Random values in [lo, hi], every 97th replaced by a special value of the type.
+// Random values in [lo, hi], every 97th replaced by a special value of the type. Inputs get
+// special values; upstream gradients are finite, from `gradients`, as in the elementwise rows.
 HostBuffer mixed(DType dtype, std::int64_t count, std::uint64_t seed, double lo = -6, double hi = 6) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> uniform(lo, hi);
@@ -38,7 +39,8 @@ class StructuredCheck {
 
   template <class Run>
   Row run(const Case& c, std::vector<HostBuffer> outputs, const std::vector<const HostBuffer*>& scales,
-          const std::vector<std::vector<double>>& sum_abs, Activation judged_as, Pass judged_pass, Run&& call) {
+          const std::vector<std::vector<double>>& sum_abs, Activation judged_as, Pass judged_pass, Run&& call,
+          std::int64_t terms_per_sum = 0) {
     std::vector<HostBuffer> want = outputs;
     {
       Staging staging(Backend::reference);
@@ -56,7 +58,7 @@ class StructuredCheck {
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       const bool is_sum = i < sum_abs.size() && !sum_abs[i].empty();
       const Comparison part =
-          is_sum ? compare_sums(dtype_, outputs[i].data(), want[i].data(), sum_abs[i], outputs[i].count())
+          is_sum ? compare_sums(dtype_, outputs[i].data(), want[i].data(), sum_abs[i], outputs[i].count(), terms_per_sum)
                  : compare(dtype_, outputs[i].data(), want[i].data(), i < scales.size() && scales[i] ? scales[i]->data() : nullptr,
                            outputs[i].count(), row.tolerance);
       if (part.failures > 0 && row.worst.empty()) {
@@ -93,7 +95,7 @@ void append_structured_rows(Report& report, const std::vector<Backend>& backends
       // PReLU, NCHW-like with per-channel weights: 8 rows x 24 channels x 1001 inner.
       const PreluShape shape{8, 24, 1001};
       const std::int64_t n = shape.rows * shape.channels * shape.inner;
-      const HostBuffer x = mixed(dtype, n, 1), dy = mixed(dtype, n, 2, -2, 2), w = mixed(dtype, shape.channels, 3, -0.5, 0.5);
+      const HostBuffer x = mixed(dtype, n, 1), dy = gradients(dtype, n, 2), w = mixed(dtype, shape.channels, 3, -0.5, 0.5);
       if (wanted(Activation::prelu, "forward")) {
         report.rows.push_back(check.run({Activation::prelu, "forward"}, {HostBuffer(dtype, n)}, {}, {}, Activation::leaky_relu,
                                         Pass::forward, [&](Backend b, Staging& s, const std::vector<void*>& out) {
@@ -112,13 +114,14 @@ void append_structured_rows(Report& report, const std::vector<Backend>& backends
               prelu_backward({s.place_input(x), dtype, n}, {s.place_input(w), dtype, shape.channels},
                              {s.place_input(dy), dtype, n},
                              {out[0], dtype, n}, {out[1], dtype, shape.channels}, shape, with_backend(b));
-            }));
+            },
+            shape.rows * shape.inner));
       }
 
       // Maxout: k = 5 over a width of 1005, 64 rows; backward from x.
       const MaxoutShape mshape{1005, 5};
       const std::int64_t mn = 64 * mshape.width, groups = mn / mshape.k;
-      const HostBuffer mx = mixed(dtype, mn, 4), mdy = mixed(dtype, groups, 5, -2, 2);
+      const HostBuffer mx = mixed(dtype, mn, 4), mdy = gradients(dtype, groups, 5);
       if (wanted(Activation::maxout, "forward")) {
         report.rows.push_back(check.run({Activation::maxout, "forward"}, {HostBuffer(dtype, groups)}, {}, {},
                                         Activation::identity, Pass::forward,
@@ -138,7 +141,7 @@ void append_structured_rows(Report& report, const std::vector<Backend>& backends
 
       // Gated: 16 rows of [gate | up], H = 1027.
       const std::int64_t rows = 16, hidden = 1027;
-      const HostBuffer projection = mixed(dtype, rows * 2 * hidden, 6), gdy = mixed(dtype, rows * hidden, 7, -2, 2);
+      const HostBuffer projection = mixed(dtype, rows * 2 * hidden, 6), gdy = gradients(dtype, rows * hidden, 7);
       std::vector<double> upstream(static_cast<std::size_t>(rows * 2 * hidden));
       for (std::int64_t r = 0; r < rows; ++r) {
         for (std::int64_t c = 0; c < hidden; ++c) {
@@ -177,7 +180,7 @@ void append_structured_rows(Report& report, const std::vector<Backend>& backends
 
       // Bias fusion: 96 rows x 1001 channels, every elementwise activation.
       const std::int64_t channels = 1001, bn = 96 * channels;
-      const HostBuffer bx = mixed(dtype, bn, 8), bias = mixed(dtype, channels, 9, -1, 1), bdy = mixed(dtype, bn, 10, -2, 2);
+      const HostBuffer bx = mixed(dtype, bn, 8), bias = mixed(dtype, channels, 9, -1, 1), bdy = gradients(dtype, bn, 10);
       for (const ActivationInfo& entry : catalogue(ActivationKind::elementwise)) {
         if (wanted(entry.activation, "forward_bias")) {
           report.rows.push_back(check.run({entry.activation, "forward_bias"}, {HostBuffer(dtype, bn)}, {}, {},
@@ -204,7 +207,8 @@ void append_structured_rows(Report& report, const std::vector<Backend>& backends
                                                           {s.place_input(bias), dtype, channels},
                                                           {s.place_input(bdy), dtype, bn},
                                                           {out[0], dtype, bn}, {out[1], dtype, channels}, with_backend(b));
-                                          }));
+                                          },
+                                          bn / channels));
         }
       }
     }
