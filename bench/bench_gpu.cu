@@ -244,7 +244,7 @@ double time_ms(const std::function<void()>& work, int reps) {
 void run_row(benchmark::State& state, Activation activation, Pass pass, DType dtype, Row row, std::int64_t n) {
   std::string why;
   if (!device_present(&why)) {
-    state.SkipWithError(("no CUDA device: " + why).c_str());
+    state.SkipWithError(why.c_str());
     return;
   }
   const DeviceBuffers& b = buffers(dtype, n);
