@@ -28,6 +28,7 @@
 #include "actk/actk.hpp"
 #include "bench/registry.hpp"
 #include "kernels/activation_math.hpp"
+#include "kernels/elementwise.cuh"
 #ifdef ACTK_BENCH_WITH_CUDNN
 #include <cudnn.h>
 #endif
@@ -77,58 +78,23 @@ __global__ void copy_kernel(const uint4* in, uint4* out, std::int64_t words) {
 
 // ---- thrust: the same math through thrust::transform ----
 
-template <class T>
-struct Storage {
-  using type = T;
-};
-template <>
-struct Storage<Half> {
-  using type = __half;
-};
-template <>
-struct Storage<BFloat16> {
-  using type = __nv_bfloat16;
-};
-
-template <class S>
-__host__ __device__ float to_compute(S v) {
-  if constexpr (std::is_same_v<S, __half>) {
-    return __half2float(v);
-  } else if constexpr (std::is_same_v<S, __nv_bfloat16>) {
-    return __bfloat162float(v);
-  } else {
-    return v;
-  }
-}
-
-template <class S>
-__host__ __device__ S from_compute(float v) {
-  if constexpr (std::is_same_v<S, __half>) {
-    return __float2half_rn(v);
-  } else if constexpr (std::is_same_v<S, __nv_bfloat16>) {
-    return __float2bfloat16_rn(v);
-  } else {
-    return v;
-  }
-}
-
 template <class Op, class S>
 struct ThrustForward {
   Op op;
-  __host__ __device__ S operator()(S x) const { return from_compute<S>(op.forward(to_compute(x))); }
+  __device__ S operator()(S x) const { return cuda::detail::convert<S>(op.forward(cuda::detail::convert<float>(x))); }
 };
 
 template <class Op, class S>
 struct ThrustBackward {
   Op op;
-  __host__ __device__ S operator()(S x, S dy) const {
-    return from_compute<S>(to_compute(dy) * op.derivative(to_compute(x)));
+  __device__ S operator()(S x, S dy) const {
+    return cuda::detail::convert<S>(cuda::detail::convert<float>(dy) * op.derivative(cuda::detail::convert<float>(x)));
   }
 };
 
 template <class T>
 void thrust_pass(Activation activation, Pass pass, std::int64_t n, const DeviceBuffers& b) {
-  using S = typename Storage<T>::type;
+  using S = typename cuda::detail::DeviceType<T>::type;
   const thrust::device_ptr<S> x(static_cast<S*>(b.x)), dy(static_cast<S*>(b.dy)), y(static_cast<S*>(b.y)),
       dx(static_cast<S*>(b.dx));
   const ActivationParams params{};

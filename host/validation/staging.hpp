@@ -27,21 +27,11 @@ class Staging {
 #endif
   }
 
-  // Backend-side copy of `host` (the host buffer itself for CPU backends).
+  // Backend-side copy of `host` (the host buffer itself for CPU backends), copied back by fetch().
   void* place(HostBuffer& host) {
-    if (backend_ != Backend::cuda) return host.data();
-#ifdef ACTK_WITH_CUDA
-    std::string error;
-    const std::size_t bytes = static_cast<std::size_t>(host.count()) * dtype_size(host.dtype());
-    void* device = cuda::device_allocate(bytes + 16, &error);
-    if (!device) throw std::runtime_error("device allocation: " + error);
-    device_.push_back(device);
-    if (!cuda::copy_to_device(device, host.data(), bytes, &error)) throw std::runtime_error("copy: " + error);
-    pairs_.push_back({&host, device});
-    return device;
-#else
-    return host.data();
-#endif
+    void* placed = const_cast<void*>(place_input(host));
+    if (backend_ == Backend::cuda) pairs_.push_back({&host, placed});
+    return placed;
   }
 
   // Backend-side read-only copy of `host`, not copied back.
