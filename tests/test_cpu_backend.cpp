@@ -1,5 +1,5 @@
-// Backend `cpu` against the reference, on both of its instruction sets (avx2 where the machine has
-// it, and the portable fallback): every activation x pass x dtype on the validation battery
+// Backend `cpu` against the reference, on each of its instruction sets (avx512 and avx2 where the
+// machine has them, and the portable fallback): every activation x pass x dtype on the validation battery
 // (exhaustive for f16/bf16, 2^20 random values plus every special value for f32), then the
 // properties that make it usable: sizes and offsets, in place, accumulate, forward_backward equal
 // to the separate passes, the same bits for 1 and 2 threads.
@@ -37,7 +37,13 @@ class IsaScope {
 
 #define ACTK_SKIP_UNLESS_SUPPORTED(isa)                                                                 \
   if (!cpu::isa_supported(isa)) GTEST_SKIP() << "this machine cannot run the " << cpu::isa_name(isa) \
-                                             << " kernels (no AVX2/FMA/F16C)"
+                                             << " kernels (" << missing_features(isa) << ")"
+
+// What a machine that cannot run `isa` lacks (or the build, where the compiler had no flags for it).
+const char* missing_features(cpu::Isa isa) {
+  return isa == cpu::Isa::avx512 ? "no AVX-512 F/BW/DQ/VL with OS support, or a build without the flags"
+                                 : "no AVX2/FMA/F16C, or a build without the flags";
+}
 
 Options on(Backend backend) {
   Options options;
@@ -189,13 +195,18 @@ std::string agreement_name(const ::testing::TestParamInfo<AgreementParam>& info)
   return case_name(std::get<1>(info.param), std::get<2>(info.param), std::get<3>(info.param));
 }
 
+// Prefixes: Avx512, Agreement (avx2) and Portable.
+INSTANTIATE_TEST_SUITE_P(Avx512, CpuAgreement, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx512)), agreement_name);
 INSTANTIATE_TEST_SUITE_P(Agreement, CpuAgreement, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx2)), agreement_name);
 INSTANTIATE_TEST_SUITE_P(Portable, CpuAgreement, ::testing::ValuesIn(agreement_cases(cpu::Isa::portable)),
+                         agreement_name);
+INSTANTIATE_TEST_SUITE_P(Avx512, CpuAccumulate, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx512, false)),
                          agreement_name);
 INSTANTIATE_TEST_SUITE_P(Agreement, CpuAccumulate, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx2, false)),
                          agreement_name);
 INSTANTIATE_TEST_SUITE_P(Portable, CpuAccumulate, ::testing::ValuesIn(agreement_cases(cpu::Isa::portable, false)),
                          agreement_name);
+INSTANTIATE_TEST_SUITE_P(Avx512, CpuFused, ::testing::ValuesIn(fused_cases(cpu::Isa::avx512)), agreement_name);
 INSTANTIATE_TEST_SUITE_P(Agreement, CpuFused, ::testing::ValuesIn(fused_cases(cpu::Isa::avx2)), agreement_name);
 INSTANTIATE_TEST_SUITE_P(Portable, CpuFused, ::testing::ValuesIn(fused_cases(cpu::Isa::portable)), agreement_name);
 
@@ -312,7 +323,7 @@ std::string layout_name(const ::testing::TestParamInfo<LayoutParam>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Layout, CpuLayout,
-                         ::testing::Combine(::testing::Values(cpu::Isa::avx2, cpu::Isa::portable),
+                         ::testing::Combine(::testing::ValuesIn(cpu::kAllIsas),
                                             ::testing::ValuesIn(all_dtypes())),
                          layout_name);
 
@@ -342,25 +353,40 @@ TEST_P(CpuAccumulateF32, AddsTheGradient) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Layout, CpuAccumulateF32, ::testing::Values(cpu::Isa::avx2, cpu::Isa::portable),
+INSTANTIATE_TEST_SUITE_P(Layout, CpuAccumulateF32, ::testing::ValuesIn(cpu::kAllIsas),
                          [](const ::testing::TestParamInfo<cpu::Isa>& info) { return std::string(cpu::isa_name(info.param)); });
 
-// ACTK_CPU_ISA=portable forces the fallback for the whole process. CTest runs this test once more
-// with the variable set (tests/CMakeLists.txt); without it, the best supported set is active.
+// ACTK_CPU_ISA=<name> forces an instruction set the machine supports for the whole process. CTest
+// runs this test once more with portable and with avx2 (tests/CMakeLists.txt); without the
+// variable, the best supported set is active.
 TEST(CpuIsa, EnvironmentChoosesTheInstructionSet) {
+  cpu::Isa best = cpu::Isa::portable;
+  for (const cpu::Isa isa : cpu::kAllIsas) {
+    if (cpu::isa_supported(isa)) best = isa;
+  }
   const char* requested = std::getenv("ACTK_CPU_ISA");
-  if (requested && std::string(requested) == "portable") {
-    EXPECT_EQ(cpu::active_isa(), cpu::Isa::portable);
-    // The forced path computes, and agrees with the reference on a small battery.
-    const HostBuffer x = validation::battery(Activation::gelu, ActivationParams{}, DType::f32, 1000, false);
-    HostBuffer got(DType::f32, x.count()), want(DType::f32, x.count());
-    forward(Activation::gelu, x.view(), got.view(), on(Backend::cpu));
-    forward(Activation::gelu, x.view(), want.view(), on(Backend::reference));
-    EXPECT_TRUE(validation::compare(DType::f32, got.data(), want.data(), nullptr, x.count(),
-                                    validation::tolerance(Activation::gelu, DType::f32, Pass::forward, Backend::cpu))
-                    .passed());
-  } else {
-    EXPECT_EQ(cpu::active_isa(), cpu::isa_supported(cpu::Isa::avx2) ? cpu::Isa::avx2 : cpu::Isa::portable);
+  cpu::Isa want = best;
+  for (const cpu::Isa isa : cpu::kAllIsas) {
+    if (requested && std::string(requested) == cpu::isa_name(isa) && cpu::isa_supported(isa)) want = isa;
+  }
+  EXPECT_EQ(cpu::active_isa(), want) << "ACTK_CPU_ISA=" << (requested ? requested : "(unset)");
+  // The active path computes, and agrees with the reference on a small battery.
+  const HostBuffer x = validation::battery(Activation::gelu, ActivationParams{}, DType::f32, 1000, false);
+  HostBuffer got(DType::f32, x.count()), want_y(DType::f32, x.count());
+  forward(Activation::gelu, x.view(), got.view(), on(Backend::cpu));
+  forward(Activation::gelu, x.view(), want_y.view(), on(Backend::reference));
+  EXPECT_TRUE(validation::compare(DType::f32, got.data(), want_y.data(), nullptr, x.count(),
+                                  validation::tolerance(Activation::gelu, DType::f32, Pass::forward, Backend::cpu))
+                  .passed());
+}
+
+// set_isa() switches between the supported sets and ignores the others.
+TEST(CpuIsa, SetIsaIgnoresUnsupportedSets) {
+  const IsaScope scope(cpu::active_isa());
+  for (const cpu::Isa isa : cpu::kAllIsas) {
+    const cpu::Isa before = cpu::active_isa();
+    cpu::set_isa(isa);
+    EXPECT_EQ(cpu::active_isa(), cpu::isa_supported(isa) ? isa : before) << cpu::isa_name(isa);
   }
 }
 

@@ -17,14 +17,30 @@ namespace actk::cpu {
 namespace {
 
 Isa best_isa() noexcept {
-  return isa_supported(Isa::avx2) ? Isa::avx2 : Isa::portable;
+  Isa best = Isa::portable;
+  for (const Isa isa : kAllIsas) {
+    if (isa_supported(isa)) best = isa;
+  }
+  return best;
 }
 
 Isa isa_from_environment() noexcept {
   const char* requested = std::getenv("ACTK_CPU_ISA");
-  if (requested && std::strcmp(requested, "portable") == 0) return Isa::portable;
+  for (const Isa isa : kAllIsas) {
+    if (requested && std::strcmp(requested, isa_name(isa)) == 0 && isa_supported(isa)) return isa;
+  }
   return best_isa();
 }
+
+#if defined(__x86_64__) && defined(ACTK_CPU_HAVE_AVX2)
+// __builtin_cpu_supports checks the OS's XSAVE state for the AVX (and AVX-512) registers too.
+// clang 14 knows no "f16c" feature name there, so F16C comes from CPUID leaf 1 (ECX bit 29).
+bool has_avx2_fma_f16c() noexcept {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+}
+#endif
 
 // Read once, at the first call; set_isa() replaces it.
 Isa& current_isa() noexcept {
@@ -38,28 +54,48 @@ constexpr std::int64_t kRangeAlignment = 16;
 
 }  // namespace
 
-const char* isa_name(Isa isa) noexcept { return isa == Isa::avx2 ? "avx2" : "portable"; }
+const char* isa_name(Isa isa) noexcept {
+  switch (isa) {
+    case Isa::portable: return "portable";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "?";
+}
 
 bool isa_supported(Isa isa) noexcept {
-  if (isa == Isa::portable) return true;
+  switch (isa) {
+    case Isa::portable: return true;
+    case Isa::avx2:
 #if defined(__x86_64__) && defined(ACTK_CPU_HAVE_AVX2)
-  // __builtin_cpu_supports checks the OS's XSAVE state for the AVX registers too. clang 14 knows
-  // no "f16c" feature name there, so F16C comes from CPUID leaf 1 (ECX bit 29) directly.
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+      return has_avx2_fma_f16c();
 #else
-  return false;
+      return false;
 #endif
+    case Isa::avx512:
+#if defined(__x86_64__) && defined(ACTK_CPU_HAVE_AVX2) && defined(ACTK_CPU_HAVE_AVX512)
+      return has_avx2_fma_f16c() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+      return false;
+#endif
+  }
+  return false;
 }
 
 Isa active_isa() noexcept { return current_isa(); }
 
 RangeKernel select_kernel(const detail::ElementwiseCall& call) noexcept {
   RangeKernel kernel = nullptr;
-#ifdef ACTK_CPU_HAVE_AVX2
-  if (active_isa() == Isa::avx2) kernel = avx2_kernel(call);
+  switch (active_isa()) {
+#ifdef ACTK_CPU_HAVE_AVX512
+    case Isa::avx512: kernel = avx512_kernel(call); break;
 #endif
+#ifdef ACTK_CPU_HAVE_AVX2
+    case Isa::avx2: kernel = avx2_kernel(call); break;
+#endif
+    default: break;
+  }
   return kernel ? kernel : portable_kernel(call);
 }
 

@@ -12,31 +12,37 @@ namespace actk::cpu {
 /// and not on where the range starts or ends, so any split gives bit-identical output.
 using RangeKernel = void (*)(const detail::ElementwiseCall& call, std::int64_t begin, std::int64_t end);
 
-/// The instruction sets the backend has code for.
+/// The instruction sets the backend has code for, from the least to the most capable.
 enum class Isa : std::uint8_t {
   portable,  ///< plain C++ over kernels/activation_math.hpp's functors; every machine
-  avx2,      ///< AVX2 + FMA + F16C vector code (host/cpu/kernels_avx2.cpp)
+  avx2,      ///< AVX2 + FMA + F16C, 8 lanes (host/cpu/kernels_avx2.cpp)
+  avx512,    ///< AVX-512 F/BW/DQ/VL + FMA + F16C, 16 lanes (host/cpu/kernels_avx512.cpp)
 };
 
-/// "portable" or "avx2".
+/// Every Isa, in the enum's order.
+inline constexpr Isa kAllIsas[] = {Isa::portable, Isa::avx2, Isa::avx512};
+
+/// "portable", "avx2" or "avx512".
 const char* isa_name(Isa isa) noexcept;
 
 /// Whether this machine (CPU and OS) can run `isa`.
 bool isa_supported(Isa isa) noexcept;
 
 /// The instruction set calls use: the best this machine supports, unless the environment variable
-/// ACTK_CPU_ISA (read once, at the first call) names another: `portable` forces the fallback,
-/// `avx2` asks for AVX2 (used only where supported), anything else or unset means the best.
+/// ACTK_CPU_ISA (read once, at the first call) names another that it supports (`portable`,
+/// `avx2`, `avx512`); anything else, unset, or a set the machine cannot run means the best.
 Isa active_isa() noexcept;
 
 /// Overrides active_isa() for the rest of the process (tests run both paths in one process).
 /// An unsupported `isa` is ignored. Not thread-safe against concurrent calls.
 void set_isa(Isa isa) noexcept;
 
-/// The kernel of a call, or nullptr when the table has none (f64 in the avx2 table: f64 always
-/// runs the portable kernels, whose functors compute in double).
+/// The kernel of a call, or nullptr when the table has none (f64 in the vector tables: f64 always
+/// runs the portable kernels, whose functors compute in double). avx2_kernel and avx512_kernel
+/// exist where the compiler has the flags (ACTK_CPU_HAVE_AVX2, ACTK_CPU_HAVE_AVX512).
 RangeKernel portable_kernel(const detail::ElementwiseCall& call) noexcept;
 RangeKernel avx2_kernel(const detail::ElementwiseCall& call) noexcept;
+RangeKernel avx512_kernel(const detail::ElementwiseCall& call) noexcept;
 
 /// The kernel the active instruction set has for `call` (the portable one where it has none).
 RangeKernel select_kernel(const detail::ElementwiseCall& call) noexcept;

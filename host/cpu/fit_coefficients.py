@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fits the polynomial coefficients of host/cpu/vector_math_avx2.hpp and checks them in f32.
+"""Fits the polynomial coefficients of host/cpu/vector_math.hpp and normal_tail_tables.hpp, and
+checks them in f32.
 
 Each fit is a weighted least-squares fit on Chebyshev nodes, refined towards minimax by Lawson
 reweighting, against mpmath at 40 digits; the coefficients are then rounded to f32 and the
@@ -97,4 +98,5 @@ def normal_tail_tables(intervals=8, top=13.55, degree=9):
 if __name__ == "__main__":
     exp_polynomial()
     log1p_polynomial()
-    normal_tail_tables()
+    normal_tail_tables(intervals=8, degree=9)  # avx2: 8 lanes
+    normal_tail_tables(intervals=16, degree=7)  # avx512: 16 lanes

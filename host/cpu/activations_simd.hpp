@@ -1,39 +1,28 @@
-// One vector functor per activation of the catalogue, eight f32 lanes at a time (AVX2+FMA).
-// Same names and members as the scalar functors of kernels/activation_math.hpp: constructed from
-// ActivationParams, forward(x), derivative(x), and derivative_from_output(y) where the catalogue
-// allows it. NaN inputs are not their concern: the loop (elementwise_avx2.hpp) returns NaN for
-// them. Infinities and the finite extremes are: every functor returns the limit, never 0 * inf.
+// One vector functor per activation of the catalogue, kLanes f32 lanes at a time, written once over
+// the primitives of simd_<isa>.hpp. Same names and members as the scalar functors of
+// kernels/activation_math.hpp: constructed from ActivationParams, forward(x), derivative(x), and
+// derivative_from_output(y) where the catalogue allows it. NaN inputs are not their concern: the
+// loop (kernels_simd.hpp) returns NaN for them. Infinities and the finite extremes are: every
+// functor returns the limit, never 0 * inf.
 #pragma once
 
 #include <cmath>
 
 #include "actk/catalogue.hpp"
-#include "host/cpu/vector_math_avx2.hpp"
+#include "host/cpu/vector_math.hpp"
 
-namespace actk::cpu::avx2 {
-
-ACTK_AVX2_INLINE V zero() { return _mm256_setzero_ps(); }
-ACTK_AVX2_INLINE V one() { return splat(1.0f); }
-ACTK_AVX2_INLINE V greater(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
-ACTK_AVX2_INLINE V less(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
-ACTK_AVX2_INLINE V div(V a, V b) { return _mm256_div_ps(a, b); }
-ACTK_AVX2_INLINE V mul(V a, V b) { return _mm256_mul_ps(a, b); }
-ACTK_AVX2_INLINE V add(V a, V b) { return _mm256_add_ps(a, b); }
-ACTK_AVX2_INLINE V sub(V a, V b) { return _mm256_sub_ps(a, b); }
-ACTK_AVX2_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-/// mask ? 1 : 0
-ACTK_AVX2_INLINE V indicator(V mask) { return _mm256_and_ps(mask, one()); }
+namespace actk::cpu::ACTK_SIMD {
 
 /// x * sigmoid(v), v = hi + lo, relative to full accuracy for every sign: x / (1 + e^-v) for
 /// v >= 0 and (x e^v / (1 + e^v)) for v < 0, where e^v is kept as p * 2^k and the power of two is
 /// applied last, so x e^v stays exact down to the smallest normal result even where e^v alone
 /// is subnormal (silu at x = -90: e^x is subnormal, x e^x is not). x must be finite here.
-ACTK_AVX2_INLINE V times_sigmoid(V x, V v_hi, V v_lo) {
-  const V negative = less(v_hi, zero());
-  const V lo = select(negative, v_lo, _mm256_xor_ps(v_lo, splat(-0.0f)));
-  const ExpParts e = exp_parts(_mm256_max_ps(_mm256_or_ps(v_hi, splat(-0.0f)), splat(kExpMin)), lo);  // e^-|v|
-  const V q = div(x, add(one(), ldexp_split(e.p, e.k)));
-  return select(negative, ldexp_split(times(q, e.s), e.k), q);
+ACTK_SIMD_INLINE V times_sigmoid(V x, V v_hi, V v_lo) {
+  const Mask negative = less(v_hi, zero());
+  const V lo = select(negative, v_lo, neg(v_lo));
+  const ExpParts e = exp_parts(max(neg_abs(v_hi), splat(kExpMin)), lo);  // e^-|v|
+  const V q = div(x, add(one(), ldexp(e.p, e.k)));
+  return select(negative, ldexp(times(q, e.s), e.k), q);
 }
 
 /// sigma(x) and 1 - sigma(x) = sigma(-x) for derivatives (absolute accuracy), from E = e^-x:
@@ -43,23 +32,23 @@ struct SigmoidPair {
   V s;
   V complement;
 };
-ACTK_AVX2_INLINE SigmoidPair sigmoid_pair(V x) {
-  const V e = exp_normal(clamp(_mm256_xor_ps(x, splat(-0.0f)), -87.0f, 87.0f));
+ACTK_SIMD_INLINE SigmoidPair sigmoid_pair(V x) {
+  const V e = exp_normal(clamp(neg(x), -87.0f, 87.0f));
   const V s = div(one(), add(one(), e));
   return {s, mul(e, s)};
 }
 
 /// t / (1 + t)^2 = sigma(x) sigma(-x) for t = e^-|x|, relative to full accuracy.
-ACTK_AVX2_INLINE V logistic_slope(V t) {
+ACTK_SIMD_INLINE V logistic_slope(V t) {
   const V d = add(one(), t);
   return div(t, mul(d, d));
 }
 
 struct Identity {
   explicit Identity(const ActivationParams&) {}
-  ACTK_AVX2_INLINE V forward(V x) const { return x; }
-  ACTK_AVX2_INLINE V derivative(V) const { return one(); }
-  ACTK_AVX2_INLINE V derivative_from_output(V) const { return one(); }
+  ACTK_SIMD_INLINE V forward(V x) const { return x; }
+  ACTK_SIMD_INLINE V derivative(V) const { return one(); }
+  ACTK_SIMD_INLINE V derivative_from_output(V) const { return one(); }
 };
 
 struct Sigmoid {
@@ -67,61 +56,62 @@ struct Sigmoid {
   // 1 / (1 + e^-x), e^-x finite for x >= -87 (and relative errors do not grow through 1 + E);
   // below -87 the result is e^x itself, subnormal, with the precision bf16 (whose subnormals
   // reach 2^-133) needs.
-  ACTK_AVX2_INLINE V forward(V x) const {
-    const V s = div(one(), add(one(), exp_normal(clamp(_mm256_xor_ps(x, splat(-0.0f)), -87.0f, 87.0f))));
-    const V tail = less(x, splat(-87.0f));
+  ACTK_SIMD_INLINE V forward(V x) const {
+    const V s = div(one(), add(one(), exp_normal(clamp(neg(x), -87.0f, 87.0f))));
+    const Mask tail = less(x, splat(-87.0f));
     return any(tail) ? select(tail, exp(x), s) : s;
   }
-  ACTK_AVX2_INLINE V derivative(V x) const {
-    return logistic_slope(exp_nonpositive_flush(_mm256_or_ps(x, splat(-0.0f))));
+  ACTK_SIMD_INLINE V derivative(V x) const {
+    return logistic_slope(exp_nonpositive_flush(neg_abs(x)));
   }
-  ACTK_AVX2_INLINE V derivative_from_output(V y) const { return mul(y, sub(one(), y)); }
+  ACTK_SIMD_INLINE V derivative_from_output(V y) const { return mul(y, sub(one(), y)); }
 };
 
 struct Tanh {
   explicit Tanh(const ActivationParams&) {}
   // tanh|x| = -m / (2 + m), m = e^(-2|x|) - 1 in (-1, 0]: no cancellation near 0, no overflow
   // for large |x| (the textbook (e^x - e^-x) / (e^x + e^-x) is inf / inf beyond 89).
-  ACTK_AVX2_INLINE V forward(V x) const {
-    const V m = expm1_nonpositive(mul(_mm256_min_ps(abs(x), splat(10.0f)), splat(-2.0f)));
-    const V t = div(_mm256_xor_ps(m, splat(-0.0f)), add(splat(2.0f), m));
-    return _mm256_or_ps(t, _mm256_and_ps(x, splat(-0.0f)));
+  ACTK_SIMD_INLINE V forward(V x) const {
+    const V m = expm1_nonpositive(mul(min(abs(x), splat(10.0f)), splat(-2.0f)));
+    const V t = div(neg(m), add(splat(2.0f), m));
+    return bit_or(t, sign_of(x));
   }
   // sech^2 x = 4t / (1 + t)^2, t = e^(-2|x|): keeps relative accuracy where 1 - tanh^2 cancels.
-  ACTK_AVX2_INLINE V derivative(V x) const {
+  ACTK_SIMD_INLINE V derivative(V x) const {
     return mul(splat(4.0f), logistic_slope(exp_nonpositive_flush(mul(abs(x), splat(-2.0f)))));
   }
-  ACTK_AVX2_INLINE V derivative_from_output(V y) const { return _mm256_fnmadd_ps(y, y, one()); }
+  ACTK_SIMD_INLINE V derivative_from_output(V y) const { return fnma(y, y, one()); }
 };
 
 struct Relu {
   explicit Relu(const ActivationParams&) {}
-  ACTK_AVX2_INLINE V forward(V x) const { return _mm256_max_ps(x, zero()); }
-  ACTK_AVX2_INLINE V derivative(V x) const { return indicator(greater(x, zero())); }
-  ACTK_AVX2_INLINE V derivative_from_output(V y) const { return indicator(greater(y, zero())); }
+  ACTK_SIMD_INLINE V forward(V x) const { return max(x, zero()); }
+  ACTK_SIMD_INLINE V derivative(V x) const { return indicator(greater(x, zero())); }
+  ACTK_SIMD_INLINE V derivative_from_output(V y) const { return indicator(greater(y, zero())); }
 };
 
 struct LeakyRelu {
   explicit LeakyRelu(const ActivationParams& p)
-      : slope_(splat(p.negative_slope)), keep_(_mm256_castsi256_ps(_mm256_set1_epi32(p.negative_slope == 0.0f ? 0 : -1))) {}
+      : slope_(splat(p.negative_slope)), keep_(not_equal(slope_, zero())) {}
   // With slope 0, slope * -inf would be NaN; the mask makes the negative branch exactly 0.
-  ACTK_AVX2_INLINE V forward(V x) const { return select(greater(x, zero()), x, _mm256_and_ps(mul(slope_, x), keep_)); }
-  ACTK_AVX2_INLINE V derivative(V x) const { return select(greater(x, zero()), one(), slope_); }
-  ACTK_AVX2_INLINE V derivative_from_output(V y) const { return derivative(y); }
+  ACTK_SIMD_INLINE V forward(V x) const { return select(greater(x, zero()), x, select_or_zero(keep_, mul(slope_, x))); }
+  ACTK_SIMD_INLINE V derivative(V x) const { return select(greater(x, zero()), one(), slope_); }
+  ACTK_SIMD_INLINE V derivative_from_output(V y) const { return derivative(y); }
 
  private:
-  V slope_, keep_;
+  V slope_;
+  Mask keep_;
 };
 
 struct Elu {
   explicit Elu(const ActivationParams& p) : alpha_(splat(p.alpha)) {}
-  ACTK_AVX2_INLINE V forward(V x) const { return select(greater(x, zero()), x, mul(alpha_, expm1_nonpositive(x))); }
-  ACTK_AVX2_INLINE V derivative(V x) const {
+  ACTK_SIMD_INLINE V forward(V x) const { return select(greater(x, zero()), x, mul(alpha_, expm1_nonpositive(x))); }
+  ACTK_SIMD_INLINE V derivative(V x) const {
     // The full-range exp, not the flushing one: alpha is the caller's and may be large, so
     // e^x's relative accuracy matters down to the subnormals.
     return select(greater(x, zero()), one(), mul(alpha_, exp(x)));
   }
-  ACTK_AVX2_INLINE V derivative_from_output(V y) const { return select(greater(y, zero()), one(), add(y, alpha_)); }
+  ACTK_SIMD_INLINE V derivative_from_output(V y) const { return select(greater(y, zero()), one(), add(y, alpha_)); }
 
  private:
   V alpha_;
@@ -132,13 +122,13 @@ struct Selu {
   static constexpr double kScale = 1.0507009873554804934193349852946;
   static constexpr double kAlpha = 1.6732632423543772848170429916717;
   explicit Selu(const ActivationParams&) {}
-  ACTK_AVX2_INLINE V forward(V x) const {
+  ACTK_SIMD_INLINE V forward(V x) const {
     return select(greater(x, zero()), mul(splat(float(kScale)), x), mul(splat(float(kScale * kAlpha)), expm1_nonpositive(x)));
   }
-  ACTK_AVX2_INLINE V derivative(V x) const {
+  ACTK_SIMD_INLINE V derivative(V x) const {
     return select(greater(x, zero()), splat(float(kScale)), mul(splat(float(kScale * kAlpha)), exp_nonpositive_flush(x)));
   }
-  ACTK_AVX2_INLINE V derivative_from_output(V y) const {
+  ACTK_SIMD_INLINE V derivative_from_output(V y) const {
     return select(greater(y, zero()), splat(float(kScale)), add(y, splat(float(kScale * kAlpha))));
   }
 };
@@ -148,14 +138,14 @@ struct Celu {
   // x / alpha by division, not by a rounded reciprocal: one rounding less in the argument. Where
   // |x / alpha| < 2^-12, alpha expm1(x / alpha) = x (1 + z/2) to f32 precision: exact even when
   // z = x / alpha underflows (a large alpha), which alpha * expm1(z) is not.
-  ACTK_AVX2_INLINE V forward(V x) const {
+  ACTK_SIMD_INLINE V forward(V x) const {
     const V z = div(x, alpha_);
     const V series = fma(x, mul(z, splat(0.5f)), x);
     const V result = select(less(abs(z), splat(0x1p-12f)), series, mul(alpha_, expm1(z)));
     return select(greater(x, zero()), x, result);
   }
-  ACTK_AVX2_INLINE V derivative(V x) const { return select(greater(x, zero()), one(), exp(div(x, alpha_))); }
-  ACTK_AVX2_INLINE V derivative_from_output(V y) const { return select(greater(y, zero()), one(), add(div(y, alpha_), one())); }
+  ACTK_SIMD_INLINE V derivative(V x) const { return select(greater(x, zero()), one(), exp(div(x, alpha_))); }
+  ACTK_SIMD_INLINE V derivative_from_output(V y) const { return select(greater(y, zero()), one(), add(div(y, alpha_), one())); }
 
  private:
   V alpha_;
@@ -164,21 +154,21 @@ struct Celu {
 struct Gelu {
   explicit Gelu(const ActivationParams&) {}
   // With m = x e^(-x^2/2) Q(|x|) = x Phi(-|x|): gelu = m for x < 0 and x - m for x >= 0. The
-  // power of two of e^(-x^2/2) is applied after the product with x, as two factors for vectors
-  // with a lane beyond |x| = 9 (m exact down to the smallest normal result); x is clamped to
+  // power of two of e^(-x^2/2) is applied after the product with x, with ldexp for vectors with
+  // a lane beyond |x| = 9 (m exact down to the smallest normal result); x is clamped to
   // +-20 in m (m is 0 there) to keep inf out of it.
-  ACTK_AVX2_INLINE V forward(V x) const {
+  ACTK_SIMD_INLINE V forward(V x) const {
     const NormalTail tail = normal_tail(x, 20.0f);
     const V xc = clamp(x, -20.0f, 20.0f);
     const V scaled = mul(times(xc, tail.s), tail.mills);
-    const V m = any(greater(abs(x), splat(9.0f))) ? ldexp_split(scaled, tail.k) : mul(scaled, pow2(tail.k));
+    const V m = any(greater(abs(x), splat(9.0f))) ? ldexp(scaled, tail.k) : ldexp_normal(scaled, tail.k);
     return select(less(x, zero()), m, sub(x, m));
   }
   // Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi); beyond |x| = 13 both tails are below
   // the absolute floor and e^-84.5 stands in for smaller values.
-  ACTK_AVX2_INLINE V derivative(V x) const {
+  ACTK_SIMD_INLINE V derivative(V x) const {
     const NormalTail tail = normal_tail(x, 13.0f);
-    const V gauss = mul(tail.p, pow2(tail.k));
+    const V gauss = ldexp_normal(tail.p, tail.k);
     const V lower = mul(gauss, tail.mills);  // Phi(-|x|)
     const V cdf = select(less(x, zero()), lower, sub(one(), lower));
     const V xc = clamp(x, -20.0f, 20.0f);
@@ -196,36 +186,32 @@ struct GeluTanh {
   struct Inner {
     V hi, lo;
   };
-  ACTK_AVX2_INLINE static Inner twice_inner(V x) {
-    auto half = [](__m128 h) {
-      const __m256d xd = _mm256_cvtps_pd(h);
-      const __m256d x2 = _mm256_mul_pd(xd, xd);
-      const __m256d poly = _mm256_fmadd_pd(x2, _mm256_set1_pd(2 * kSqrt2OverPi * kCubic), _mm256_set1_pd(2 * kSqrt2OverPi));
-      return _mm256_mul_pd(poly, xd);
+  ACTK_SIMD_INLINE static Inner twice_inner(V x) {
+    auto inner = [](VD xd) {
+      const VD poly = fma(mul(xd, xd), splat_f64(2 * kSqrt2OverPi * kCubic), splat_f64(2 * kSqrt2OverPi));
+      return mul(poly, xd);
     };
-    const __m256d v0 = half(_mm256_castps256_ps128(x));
-    const __m256d v1 = half(_mm256_extractf128_ps(x, 1));
-    const V hi = _mm256_set_m128(_mm256_cvtpd_ps(v1), _mm256_cvtpd_ps(v0));
-    const __m256d r0 = _mm256_sub_pd(v0, _mm256_cvtps_pd(_mm256_castps256_ps128(hi)));
-    const __m256d r1 = _mm256_sub_pd(v1, _mm256_cvtps_pd(_mm256_extractf128_ps(hi, 1)));
-    return {hi, _mm256_set_m128(_mm256_cvtpd_ps(r1), _mm256_cvtpd_ps(r0))};
+    const VD lower = inner(widen_lower(x));
+    const VD upper = inner(widen_upper(x));
+    const V hi = narrow(lower, upper);
+    return {hi, narrow(sub(lower, widen_lower(hi)), sub(upper, widen_upper(hi)))};
   }
 
   // x / (1 + e^-2u); where 2u < -80 (x < -9.3), x e^2u / (1 + e^2u) with the power of two
   // applied last (times_sigmoid). Beyond |x| = 12, sigma(2u) is 0 or 1 to far below f32
   // resolution (|2u| > 140).
-  ACTK_AVX2_INLINE V forward(V x) const {
+  ACTK_SIMD_INLINE V forward(V x) const {
     const V xc = clamp(x, -12.0f, 12.0f);
     const Inner v = twice_inner(xc);
-    const V minus_hi = _mm256_xor_ps(v.hi, splat(-0.0f));
-    const ExpParts e = exp_parts(clamp(minus_hi, -87.0f, 80.0f), _mm256_xor_ps(v.lo, splat(-0.0f)));
-    V f = div(xc, add(one(), mul(e.p, pow2(e.k))));
-    const V tail = less(v.hi, splat(-80.0f));
+    const V minus_hi = neg(v.hi);
+    const ExpParts e = exp_parts(clamp(minus_hi, -87.0f, 80.0f), neg(v.lo));
+    V f = div(xc, add(one(), ldexp_normal(e.p, e.k)));
+    const Mask tail = less(v.hi, splat(-80.0f));
     if (any(tail)) f = select(tail, times_sigmoid(xc, v.hi, v.lo), f);
     return select(greater(x, splat(12.0f)), x, f);
   }
   // sigma(2u) + x * 2 sigma'(2u) * du/dx, du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
-  ACTK_AVX2_INLINE V derivative(V x) const {
+  ACTK_SIMD_INLINE V derivative(V x) const {
     const V xc = clamp(x, -12.0f, 12.0f);
     // In f32: the derivative is judged in absolute terms, where 2u's rounding does not show.
     const V two_u = mul(xc, fma(mul(xc, xc), splat(float(2 * kSqrt2OverPi * kCubic)), splat(float(2 * kSqrt2OverPi))));
@@ -240,17 +226,17 @@ struct Silu {
   // x / (1 + e^-x); below -80, x e^x / (1 + e^x) with the power of two applied last
   // (times_sigmoid: exact where e^x alone is subnormal). Below -120 the result rounds to -0;
   // clamping keeps -inf out of the product.
-  ACTK_AVX2_INLINE V forward(V x) const {
-    V f = div(x, add(one(), exp_normal(clamp(_mm256_xor_ps(x, splat(-0.0f)), -87.0f, 80.0f))));
-    const V tail = less(x, splat(-80.0f));
+  ACTK_SIMD_INLINE V forward(V x) const {
+    V f = div(x, add(one(), exp_normal(clamp(neg(x), -87.0f, 80.0f))));
+    const Mask tail = less(x, splat(-80.0f));
     if (any(tail)) {
-      const V xc = _mm256_max_ps(x, splat(-120.0f));
+      const V xc = max(x, splat(-120.0f));
       f = select(tail, times_sigmoid(xc, xc, zero()), f);
     }
     return f;
   }
   // sigma(x) (1 + x sigma(-x)); beyond |x| = 87 the second term is below 2^-119.
-  ACTK_AVX2_INLINE V derivative(V x) const {
+  ACTK_SIMD_INLINE V derivative(V x) const {
     const V xc = clamp(x, -87.0f, 87.0f);
     const SigmoidPair s = sigmoid_pair(xc);
     return mul(s.s, fma(xc, s.complement, one()));
@@ -263,24 +249,24 @@ struct Softplus {
         exact_inverse_(is_power_of_two(p.beta)) {}
   // log(1 + e^(beta x)) / beta = (max(bx, 0) + log1p(e^-|bx|)) / beta. Unless beta is a power of
   // two (1 by default), bx = beta x is carried as hi + lo (exact through an FMA) because e^bx
-  // magnifies its rounding by |bx|. Below bx = -87, e^bx is subnormal: two power-of-two factors.
-  ACTK_AVX2_INLINE V forward(V x) const {
+  // magnifies its rounding by |bx|. Below bx = -87, e^bx is subnormal: ldexp rounds it once.
+  ACTK_SIMD_INLINE V forward(V x) const {
     const V bx = mul(beta_, x);
     V lo = zero();
     if (!exact_inverse_) {
       // The rounding error of beta x; masked to 0 where |bx| is beyond exp's clamp (there e^-|bx|
       // is 0 whatever lo is, and an unclamped lo of ulp(bx) would wreck the reduction) or infinite.
-      const V bx_lo = _mm256_and_ps(_mm256_fmsub_ps(beta_, x, bx), less(abs(bx), splat(-kExpMin)));
-      lo = select(less(bx, zero()), bx_lo, _mm256_xor_ps(bx_lo, splat(-0.0f)));
+      const V bx_lo = select_or_zero(less(abs(bx), splat(-kExpMin)), fms(beta_, x, bx));
+      lo = select(less(bx, zero()), bx_lo, neg(bx_lo));
     }
-    const ExpParts e = exp_parts(_mm256_max_ps(_mm256_or_ps(bx, splat(-0.0f)), splat(kExpMin)), lo);
-    const V t = any(greater(abs(bx), splat(87.0f))) ? ldexp_split(e.p, e.k) : mul(e.p, pow2(e.k));  // e^-|bx| subnormal
+    const ExpParts e = exp_parts(max(neg_abs(bx), splat(kExpMin)), lo);
+    const V t = any(greater(abs(bx), splat(87.0f))) ? ldexp(e.p, e.k) : ldexp_normal(e.p, e.k);  // e^-|bx| subnormal
     const V log_term = log1p_unit(t);
-    const V sum = add(_mm256_max_ps(bx, zero()), log_term);
+    const V sum = add(max(bx, zero()), log_term);
     const V result = exact_inverse_ ? mul(sum, inverse_beta_) : div(sum, beta_);
     return select(linear(x, bx), x, result);
   }
-  ACTK_AVX2_INLINE V derivative(V x) const {
+  ACTK_SIMD_INLINE V derivative(V x) const {
     const V bx = mul(beta_, x);
     return select(linear(x, bx), one(), sigmoid_pair(bx).s);
   }
@@ -288,10 +274,9 @@ struct Softplus {
  private:
   // beta x > threshold on the exact product (as the reference and the functors test it): the
   // rounded bx decides, but for a tie with the threshold, where the product's rounding error does.
-  ACTK_AVX2_INLINE V linear(V x, V bx) const {
-    const V tie = _mm256_and_ps(_mm256_cmp_ps(bx, threshold_, _CMP_EQ_OQ),
-                                greater(_mm256_fmsub_ps(beta_, x, bx), zero()));
-    return _mm256_or_ps(greater(bx, threshold_), tie);
+  ACTK_SIMD_INLINE Mask linear(V x, V bx) const {
+    const Mask tie = mask_and(equal(bx, threshold_), greater(fms(beta_, x, bx), zero()));
+    return mask_or(greater(bx, threshold_), tie);
   }
   // Dividing by beta = 1 (the default) or another power of two is multiplying by its exact inverse.
   static bool is_power_of_two(float beta) {
@@ -307,25 +292,25 @@ struct Mish {
   // tanh(log(1 + e)) = n / (n + 2) with e = e^x, n = e (e + 2): one exp, no log, no tanh.
   // mish = x e (e + 2) / (n + 2), with e's power of two applied last (x e^x is exact down to the
   // smallest normal result). Above x = 20 the ratio is 1 to f32 precision.
-  ACTK_AVX2_INLINE V forward(V x) const {
+  ACTK_SIMD_INLINE V forward(V x) const {
     const V xc = clamp(x, kExpMin, 20.0f);  // below kExpMin, mish rounds to -0 all the same
     const ExpParts e = exp_parts(xc);
-    // One power-of-two factor unless a lane is below -80 (e^x, then mish, near subnormal).
+    // ldexp_normal unless a lane is below -80 (e^x, then mish, near subnormal).
     const bool tail = any(less(x, splat(-80.0f)));
-    const V ev = tail ? ldexp_split(e.p, e.k) : mul(e.p, pow2(e.k));
+    const V ev = tail ? ldexp(e.p, e.k) : ldexp_normal(e.p, e.k);
     const V e_plus_2 = add(ev, splat(2.0f));
     const V d = fma(ev, e_plus_2, splat(2.0f));  // n + 2, rounded once
     const V scaled = div(mul(times(xc, e.s), e_plus_2), d);
-    const V negative = tail ? ldexp_split(scaled, e.k) : mul(scaled, pow2(e.k));
+    const V negative = tail ? ldexp(scaled, e.k) : ldexp_normal(scaled, e.k);
     // For x >= 0, x (1 - 2 / (n + 2)): the quotient is at most 0.4 of the result, so its
     // rounding counts less than in the product form (2 ulp -> 1 ulp).
     const V positive = sub(xc, div(add(xc, xc), d));
     return select(greater(x, splat(20.0f)), x, select(less(x, zero()), negative, positive));
   }
   // tanh(sp) + x sigma(x) sech^2(sp) = n / (n + 2) + 4 x e (1 + e) / (n + 2)^2.
-  ACTK_AVX2_INLINE V derivative(V x) const {
+  ACTK_SIMD_INLINE V derivative(V x) const {
     const V xc = clamp(x, -120.0f, 20.0f);
-    const V ev = exp_normal(_mm256_max_ps(xc, splat(-87.0f)));
+    const V ev = exp_normal(max(xc, splat(-87.0f)));
     const V n = mul(ev, add(ev, splat(2.0f)));
     const V q = div(one(), add(n, splat(2.0f)));  // one division for both terms (absolute accuracy)
     const V slope = mul(mul(mul(splat(4.0f), xc), mul(ev, add(one(), ev))), mul(q, q));
@@ -335,8 +320,8 @@ struct Mish {
 
 struct Hardtanh {
   explicit Hardtanh(const ActivationParams& p) : lo_(splat(p.min_val)), hi_(splat(p.max_val)) {}
-  ACTK_AVX2_INLINE V forward(V x) const { return _mm256_min_ps(_mm256_max_ps(x, lo_), hi_); }
-  ACTK_AVX2_INLINE V derivative(V x) const { return indicator(_mm256_and_ps(greater(x, lo_), less(x, hi_))); }
+  ACTK_SIMD_INLINE V forward(V x) const { return min(max(x, lo_), hi_); }
+  ACTK_SIMD_INLINE V derivative(V x) const { return indicator(mask_and(greater(x, lo_), less(x, hi_))); }
 
  private:
   V lo_, hi_;
@@ -344,27 +329,27 @@ struct Hardtanh {
 
 struct Relu6 {
   explicit Relu6(const ActivationParams&) {}
-  ACTK_AVX2_INLINE V forward(V x) const { return clamp(x, 0.0f, 6.0f); }
-  ACTK_AVX2_INLINE V derivative(V x) const { return indicator(_mm256_and_ps(greater(x, zero()), less(x, splat(6.0f)))); }
+  ACTK_SIMD_INLINE V forward(V x) const { return clamp(x, 0.0f, 6.0f); }
+  ACTK_SIMD_INLINE V derivative(V x) const { return indicator(mask_and(greater(x, zero()), less(x, splat(6.0f)))); }
 };
 
 struct Hardsigmoid {
   explicit Hardsigmoid(const ActivationParams&) {}
-  ACTK_AVX2_INLINE V forward(V x) const { return div(clamp(add(x, splat(3.0f)), 0.0f, 6.0f), splat(6.0f)); }
-  ACTK_AVX2_INLINE V derivative(V x) const {
-    return _mm256_and_ps(_mm256_and_ps(greater(x, splat(-3.0f)), less(x, splat(3.0f))), splat(1.0f / 6.0f));
+  ACTK_SIMD_INLINE V forward(V x) const { return div(clamp(add(x, splat(3.0f)), 0.0f, 6.0f), splat(6.0f)); }
+  ACTK_SIMD_INLINE V derivative(V x) const {
+    return select_or_zero(mask_and(greater(x, splat(-3.0f)), less(x, splat(3.0f))), splat(1.0f / 6.0f));
   }
 };
 
 struct Hardswish {
   explicit Hardswish(const ActivationParams&) {}
-  ACTK_AVX2_INLINE V forward(V x) const {
+  ACTK_SIMD_INLINE V forward(V x) const {
     const V middle = div(mul(x, add(x, splat(3.0f))), splat(6.0f));
-    const V upper = select(_mm256_cmp_ps(x, splat(3.0f), _CMP_GE_OQ), x, middle);
-    return select(_mm256_cmp_ps(x, splat(-3.0f), _CMP_LE_OQ), zero(), upper);
+    const V upper = select(greater_equal(x, splat(3.0f)), x, middle);
+    return select(less_equal(x, splat(-3.0f)), zero(), upper);
   }
   // PyTorch's choice at the kinks: 0 below -3, x/3 + 1/2 on [-3, 3], 1 above.
-  ACTK_AVX2_INLINE V derivative(V x) const {
+  ACTK_SIMD_INLINE V derivative(V x) const {
     const V middle = add(div(x, splat(3.0f)), splat(0.5f));
     const V upper = select(greater(x, splat(3.0f)), one(), middle);
     return select(less(x, splat(-3.0f)), zero(), upper);
@@ -375,15 +360,15 @@ struct Softsign {
   explicit Softsign(const ActivationParams&) {}
   // For |x| > 2^25, 1 + |x| rounds to |x| and the quotient is exactly +-1, as is the limit;
   // only +-inf itself (inf / inf) needs the select.
-  ACTK_AVX2_INLINE V forward(V x) const {
+  ACTK_SIMD_INLINE V forward(V x) const {
     const V ax = abs(x);
-    const V sign_one = _mm256_or_ps(_mm256_and_ps(x, splat(-0.0f)), one());
-    return select(_mm256_cmp_ps(ax, splat(__builtin_inff()), _CMP_EQ_OQ), sign_one, div(x, add(one(), ax)));
+    const V sign_one = bit_or(sign_of(x), one());
+    return select(equal(ax, splat(__builtin_inff())), sign_one, div(x, add(one(), ax)));
   }
-  ACTK_AVX2_INLINE V derivative(V x) const {
+  ACTK_SIMD_INLINE V derivative(V x) const {
     const V d = add(one(), abs(x));
     return div(one(), mul(d, d));
   }
 };
 
-}  // namespace actk::cpu::avx2
+}  // namespace actk::cpu::ACTK_SIMD

@@ -1,0 +1,211 @@
+// The vector kernels: one loop template over the functors of activations_simd.hpp, for f32, f16
+// and bf16, written once over the primitives of simd_<isa>.hpp and compiled once per instruction
+// set by a file that includes those primitives and then this (kernels_avx2.cpp,
+// kernels_avx512.cpp). Defines ACTK_SIMD::kernel(); cpu_backend.cpp calls it only after checking
+// the CPU.
+#pragma once
+
+#include <cstring>
+#include <type_traits>
+
+#include "host/cpu/activations_simd.hpp"
+#include "host/cpu/cpu_kernels.hpp"
+
+namespace actk::cpu::ACTK_SIMD {
+
+// Storage <-> kLanes f32 lanes. Widening is exact; narrowing rounds to nearest even once and keeps
+// NaN a NaN. f16 uses the hardware conversions (simd_<isa>.hpp); bf16 is the top half of an f32.
+ACTK_SIMD_INLINE V load(const BFloat16* p) {
+  return from_bits(shift_left<16>(load_u16(reinterpret_cast<const std::uint16_t*>(p))));
+}
+
+template <bool kStream>
+ACTK_SIMD_INLINE void store(BFloat16* p, V v) {
+  // Round to nearest even: add 0x7fff plus the lowest kept bit, keep the top half. A NaN would
+  // round into infinity when its payload sits in the low half, so NaN lanes keep their top
+  // half with the quiet bit set instead.
+  const VI bits = bits_of(v);
+  const VI lsb = bit_and(shift_right<16>(bits), splat_int(1));
+  const VI rounded = shift_right<16>(add(bits, add(lsb, splat_int(0x7fff))));
+  const VI quiet_nan = bit_or(shift_right<16>(bits), splat_int(0x40));
+  store_u16<kStream>(reinterpret_cast<std::uint16_t*>(p), select(is_nan(v), quiet_nan, rounded));
+}
+
+namespace {
+
+// The outputs of one vector of elements (the fields the pass writes).
+struct Out {
+  V y;
+  V dx;
+};
+
+// One pass over kLanes elements: loads every input first, so in-place calls are safe whatever
+// is stored afterwards. The NaN rule (NaN in, NaN out, including the gradient) is applied here
+// once for every activation. The gradient is dy * d, or fma(dy, d, dx): one rounding, as the
+// CUDA kernels do, and no overflow of dy * d where dx + dy * d is finite.
+// f'(+inf) and f'(-inf), the exact limits, from the portable functors: the vector derivatives
+// approach them without always reaching them (e^-|x| clamped before it underflows), which only
+// shows as dy * f' for an infinite dy (inf * 0 is NaN, inf * 1e-38 is not).
+struct DerivativeLimits {
+  V at_positive_infinity;
+  V at_negative_infinity;
+};
+
+inline DerivativeLimits derivative_limits(const detail::ElementwiseCall& call) {
+  const float x[2] = {__builtin_inff(), -__builtin_inff()}, dy[2] = {1.0f, 1.0f};
+  float d[2] = {};
+  detail::ElementwiseCall limits = call;
+  limits.pass = Pass::backward;
+  limits.dtype = DType::f32;
+  limits.x = x;
+  limits.dy = dy;
+  limits.y = nullptr;
+  limits.dx = d;
+  limits.count = 2;
+  limits.accumulate = false;
+  portable_kernel(limits)(limits, 0, 2);
+  return {splat(d[0]), splat(d[1])};
+}
+
+template <class Op, Pass kPass, class T>
+ACTK_SIMD_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx, bool accumulate,
+                             const DerivativeLimits& limits) {
+  const V xv = load(x);
+  const Mask nan = is_nan(xv);
+  Out out{};
+  if constexpr (kPass == Pass::forward || kPass == Pass::forward_backward) out.y = select(nan, xv, op.forward(xv));
+  if constexpr (kPass != Pass::forward) {
+    V d;
+    if constexpr (kPass == Pass::backward_from_output) {
+      d = op.derivative_from_output(xv);
+    } else {
+      d = op.derivative(xv);
+      const Mask infinite = equal(abs(xv), splat(__builtin_inff()));
+      if (any(infinite)) {
+        const V at_limit = select(greater(xv, zero()), limits.at_positive_infinity, limits.at_negative_infinity);
+        d = select(infinite, at_limit, d);
+      }
+    }
+    const V derivative = select(nan, xv, d);
+    out.dx = accumulate ? fma(load(dy), derivative, load(dx)) : mul(load(dy), derivative);
+  }
+  return out;
+}
+
+template <Pass kPass, bool kStream, class T>
+ACTK_SIMD_INLINE void put(T* y, T* dx, const Out& out) {
+  if constexpr (kPass == Pass::forward || kPass == Pass::forward_backward) store<kStream>(y, out.y);
+  if constexpr (kPass != Pass::forward) store<kStream>(dx, out.dx);
+}
+
+// Ranges whose outputs are larger than this go around the caches (see run_range): past a few
+// MiB per thread the lines are evicted before anyone reads them.
+constexpr std::size_t kStreamBytes = std::size_t{4} << 20;
+constexpr std::uintptr_t kLineBytes = 64;
+
+template <class Op, Pass kPass, class T>
+void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int64_t end) {
+  const Op op(call.params);
+  const DerivativeLimits limits = kPass == Pass::backward || kPass == Pass::forward_backward
+                                      ? derivative_limits(call)
+                                      : DerivativeLimits{zero(), zero()};
+  const T* x = static_cast<const T*>(call.x);
+  const T* dy = static_cast<const T*>(call.dy);
+  T* y = static_cast<T*>(call.y);
+  T* dx = static_cast<T*>(call.dx);
+  const bool accumulate = call.accumulate;
+  constexpr bool kForward = kPass == Pass::forward || kPass == Pass::forward_backward;
+  constexpr bool kBackward = kPass != Pass::forward;
+  // Forced inline like everything on the hot path (see ACTK_SIMD_INLINE): GCC would call the
+  // larger activations' lambda from its four sites.
+  auto compute_at = [&](std::int64_t i) __attribute__((always_inline)) {
+    return compute<Op, kPass>(op, x + i, kBackward ? dy + i : nullptr, kBackward ? dx + i : nullptr, accumulate, limits);
+  };
+  auto put_at = [&](auto stream, std::int64_t i, const Out& out) __attribute__((always_inline)) {
+    put<kPass, decltype(stream)::value>(kForward ? y + i : nullptr, kBackward ? dx + i : nullptr, out);
+  };
+  // 1..kLanes-1 elements go through the same vector code on a zero-padded copy, so an element gets
+  // the same bits whether it ends up in a vector, a head or a tail of a range.
+  auto partial = [&](std::int64_t i, std::int64_t count) {
+    const std::size_t bytes = static_cast<std::size_t>(count) * sizeof(T);
+    alignas(64) T xs[kLanes] = {}, dys[kLanes] = {}, ys[kLanes] = {}, dxs[kLanes] = {};
+    std::memcpy(xs, x + i, bytes);
+    if constexpr (kBackward) {
+      std::memcpy(dys, dy + i, bytes);
+      if (accumulate) std::memcpy(dxs, dx + i, bytes);
+    }
+    put<kPass, false>(ys, dxs, compute<Op, kPass>(op, xs, dys, dxs, accumulate, limits));
+    if constexpr (kForward) std::memcpy(y + i, ys, bytes);
+    if constexpr (kBackward) std::memcpy(dx + i, dxs, bytes);
+  };
+
+  std::int64_t i = begin;
+  // A large range is written with non-temporal stores, which skip the read of each destination
+  // line that a normal store needs, one whole cache line at a time: all vectors of a line are
+  // computed before any is stored, so the write-combining buffer fills at once (a line written
+  // in halves, with an activation's arithmetic in between, can be flushed half full). Outputs
+  // must be line-aligned for that (a head gets them there); outputs that disagree on their
+  // alignment keep normal stores.
+  const std::size_t out_bytes = static_cast<std::size_t>(end - begin) * sizeof(T) * (kForward && kBackward ? 2 : 1);
+  const auto misalignment = [](const T* p) { return reinterpret_cast<std::uintptr_t>(p) % kLineBytes; };
+  const T* out = kForward ? y : dx;
+  if (out_bytes >= kStreamBytes && (!(kForward && kBackward) || misalignment(y) == misalignment(dx))) {
+    const auto head = static_cast<std::int64_t>((kLineBytes - misalignment(out + i)) % kLineBytes / sizeof(T));
+    for (; i + kLanes <= begin + head; i += kLanes) put_at(std::false_type{}, i, compute_at(i));
+    if (i < begin + head) {
+      partial(i, begin + head - i);
+      i = begin + head;
+    }
+    constexpr std::int64_t kVectors = kLineBytes / (kLanes * sizeof(T));
+    for (; i + kLanes * kVectors <= end; i += kLanes * kVectors) {
+      Out outs[kVectors];
+      for (std::int64_t v = 0; v < kVectors; ++v) outs[v] = compute_at(i + kLanes * v);
+      for (std::int64_t v = 0; v < kVectors; ++v) put_at(std::true_type{}, i + kLanes * v, outs[v]);
+    }
+    stream_fence();  // order the streamed lines before the call returns
+  }
+  for (; i + kLanes <= end; i += kLanes) put_at(std::false_type{}, i, compute_at(i));
+  if (i < end) partial(i, end - i);
+}
+
+// kFromOutput: the catalogue allows backward_from_output (the functor then has the member).
+template <class Op, bool kFromOutput, class T>
+RangeKernel pick_pass(Pass pass) {
+  switch (pass) {
+    case Pass::forward: return &run_range<Op, Pass::forward, T>;
+    case Pass::backward: return &run_range<Op, Pass::backward, T>;
+    case Pass::forward_backward: return &run_range<Op, Pass::forward_backward, T>;
+    case Pass::backward_from_output:
+      if constexpr (kFromOutput) return &run_range<Op, Pass::backward_from_output, T>;
+      break;
+  }
+  return nullptr;
+}
+
+template <class Op, bool kFromOutput>
+RangeKernel pick_dtype(const detail::ElementwiseCall& call) {
+  switch (call.dtype) {
+    case DType::f32: return pick_pass<Op, kFromOutput, float>(call.pass);
+    case DType::f16: return pick_pass<Op, kFromOutput, Half>(call.pass);
+    case DType::bf16: return pick_pass<Op, kFromOutput, BFloat16>(call.pass);
+    case DType::f64: break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+/// The kernel of this instruction set for `call`, or nullptr (f64, the structured entries).
+RangeKernel kernel(const detail::ElementwiseCall& call) noexcept {
+  switch (call.activation) {
+#define ACTK_SIMD_CASE(id, Functor, params, from_output) \
+  case Activation::id:                                   \
+    return pick_dtype<Functor, FromOutput::from_output != FromOutput::never>(call);
+    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_SIMD_CASE)
+#undef ACTK_SIMD_CASE
+    default: break;  // the structured entries have kernels of their own
+  }
+  return nullptr;
+}
+
+}  // namespace actk::cpu::ACTK_SIMD
