@@ -29,7 +29,6 @@ using V = __m256;          ///< f32 lanes
 using Mask = __m256;       ///< a comparison's result: lanes of all ones or all zeros
 using VI = __m256i;        ///< int32 lanes: bit patterns, table indices
 using Exponent = __m256i;  ///< the integer k of a power of two 2^k, per lane
-using VD = __m256d;        ///< f64 lanes, half as many as V has
 
 // Arithmetic; fma(a, b, c) = a b + c, fms = a b - c, fnma = c - a b, each rounded once.
 ACTK_SIMD_INLINE V splat(float v) { return _mm256_set1_ps(v); }
@@ -95,16 +94,6 @@ ACTK_SIMD_INLINE VI table_index(V x) {
 ACTK_SIMD_INLINE V lookup(const float (&table)[kLanes], VI index) {
   return _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), index);
 }
-
-// f64 arithmetic on the lower and upper halves of a V (arguments carried beyond f32 precision).
-ACTK_SIMD_INLINE VD splat_f64(double v) { return _mm256_set1_pd(v); }
-ACTK_SIMD_INLINE VD widen_lower(V x) { return _mm256_cvtps_pd(_mm256_castps256_ps128(x)); }
-ACTK_SIMD_INLINE VD widen_upper(V x) { return _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)); }
-/// The two halves rounded to f32 and joined.
-ACTK_SIMD_INLINE V narrow(VD lower, VD upper) { return _mm256_set_m128(_mm256_cvtpd_ps(upper), _mm256_cvtpd_ps(lower)); }
-ACTK_SIMD_INLINE VD sub(VD a, VD b) { return _mm256_sub_pd(a, b); }
-ACTK_SIMD_INLINE VD mul(VD a, VD b) { return _mm256_mul_pd(a, b); }
-ACTK_SIMD_INLINE VD fma(VD a, VD b, VD c) { return _mm256_fmadd_pd(a, b, c); }
 
 // Bit patterns, for the bf16 conversions.
 ACTK_SIMD_INLINE VI splat_int(std::int32_t v) { return _mm256_set1_epi32(v); }

@@ -29,7 +29,6 @@ using V = __m512;        ///< f32 lanes
 using Mask = __mmask16;  ///< a comparison's result: one bit per lane
 using VI = __m512i;      ///< int32 lanes: bit patterns, table indices
 using Exponent = __m512; ///< the integer k of a power of two 2^k, per lane, as a float (vscalefps)
-using VD = __m512d;      ///< f64 lanes, half as many as V has
 
 // Arithmetic; fma(a, b, c) = a b + c, fms = a b - c, fnma = c - a b, each rounded once.
 ACTK_SIMD_INLINE V splat(float v) { return _mm512_set1_ps(v); }
@@ -86,18 +85,6 @@ ACTK_SIMD_INLINE VI table_index(V x) {
 ACTK_SIMD_INLINE V lookup(const float (&table)[kLanes], VI index) {
   return _mm512_permutexvar_ps(index, _mm512_loadu_ps(table));
 }
-
-// f64 arithmetic on the lower and upper halves of a V (arguments carried beyond f32 precision).
-ACTK_SIMD_INLINE VD splat_f64(double v) { return _mm512_set1_pd(v); }
-ACTK_SIMD_INLINE VD widen_lower(V x) { return _mm512_cvtps_pd(_mm512_castps512_ps256(x)); }
-ACTK_SIMD_INLINE VD widen_upper(V x) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1)); }
-/// The two halves rounded to f32 and joined.
-ACTK_SIMD_INLINE V narrow(VD lower, VD upper) {
-  return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lower)), _mm512_cvtpd_ps(upper), 1);
-}
-ACTK_SIMD_INLINE VD sub(VD a, VD b) { return _mm512_sub_pd(a, b); }
-ACTK_SIMD_INLINE VD mul(VD a, VD b) { return _mm512_mul_pd(a, b); }
-ACTK_SIMD_INLINE VD fma(VD a, VD b, VD c) { return _mm512_fmadd_pd(a, b, c); }
 
 // Bit patterns, for the bf16 conversions.
 ACTK_SIMD_INLINE VI splat_int(std::int32_t v) { return _mm512_set1_epi32(v); }

@@ -69,7 +69,7 @@ ACTK_SIMD_INLINE V reduce(V x, V kf) {
 /// The k of e^x = 2^k e^r: x / ln2 rounded to the nearest integer.
 ACTK_SIMD_INLINE V exp_k(V x) { return round_to_integer(mul(x, splat(0x1.715476p+0f))); }
 
-/// e^(hi + lo), lo a small correction (|lo| <= ulp(hi)) carrying the rounding error of an
+/// e^(hi + lo), lo a small correction (|lo| <= a few ulp(hi)) carrying the rounding error of an
 /// argument computed in more than f32 precision (x^2, beta*x, the gelu_tanh cubic).
 /// Cody-Waite reduction r = hi - k ln2 + lo, |r| <= ln2/2 (+ |lo|), then e^r = 1 + s with
 /// s = expm1_reduced(r); p's total error is below 0.6 ulp. hi must lie in [kExpMin, kExpMax]:
@@ -173,9 +173,10 @@ struct NormalTail {
 /// The polynomial takes |x| clamped to 13.55.
 ACTK_SIMD_INLINE NormalTail normal_tail(V x, float gauss_limit) {
   const V gx = min(abs(x), splat(gauss_limit));
-  const V x2 = mul(gx, gx);
-  const V x2_lo = fms(gx, gx, x2);
-  const ExpParts gauss = exp_parts(max(mul(x2, splat(-0.5f)), splat(kExpMin)), mul(x2_lo, splat(-0.5f)));
+  const V minus_half_gx = mul(gx, splat(-0.5f));  // exact
+  const V arg = mul(gx, minus_half_gx);           // -x^2/2 = arg + arg_lo
+  const V arg_lo = fms(gx, minus_half_gx, arg);
+  const ExpParts gauss = exp_parts(max(arg, splat(kExpMin)), arg_lo);
 
   using Table = NormalTailTable<kLanes>;
   const V ax = min(abs(x), splat(Table::kTop));
