@@ -6,6 +6,9 @@
 #include "actk/structured.hpp"
 #include "host/backend.hpp"
 #include "host/checks.hpp"
+#ifdef ACTK_WITH_CUDA
+#include "kernels/cuda_backend.hpp"
+#endif
 
 namespace actk {
 namespace {
@@ -66,14 +69,16 @@ class ViewList {
   int n_ = 0;
 };
 
-// The cuda backend has no structured kernels yet: say so before anything is written.
+// Hands a validated call to its backend. `cuda` is only ever chosen when actk has it.
 template <class Call, class Reference, class Cpu>
 Backend run(const CallChecker& check, Backend backend, const Call& call, Reference reference, Cpu cpu) {
   switch (backend) {
     case Backend::reference: reference(call); break;
     case Backend::cuda:
-      check.fail("options.backend", "the cuda backend has no kernels for the structured activations yet; "
-                                    "run them on the reference or cpu backend (host memory)");
+#ifdef ACTK_WITH_CUDA
+      check.check_launch(cuda::launch_structured(call));
+#endif
+      break;
     case Backend::cpu:
     case Backend::automatic: cpu(call); break;
   }

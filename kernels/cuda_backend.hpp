@@ -23,6 +23,18 @@ MemorySpace memory_space(const void* pointer);
 /// CUDA error string of the failed launch. Never throws, never synchronizes.
 std::string launch_elementwise(const detail::ElementwiseCall& call);
 
+/// The structured activations' launches, same contract as launch_elementwise. Reductions
+/// (dweight, dbias) take stream-ordered workspace (cudaMallocAsync / cudaFreeAsync).
+std::string launch_structured(const detail::PreluCall& call);
+std::string launch_structured(const detail::MaxoutCall& call);
+std::string launch_structured(const detail::GatedCall& call);
+std::string launch_structured(const detail::BiasCall& call);
+
+/// Caps the blocks of every later launch at `blocks` (0: no cap but one full wave), so that tests
+/// can show that no result depends on the launch configuration. Atomic: safe to call from any
+/// thread, but launches already enqueued keep their grid.
+void set_block_limit(unsigned blocks);
+
 /// Plain device memory for the tools (validation suite, comparison, benchmarks); never used by
 /// the passes themselves. Each returns false (or null) and fills `error` on failure.
 void* device_allocate(std::size_t bytes, std::string* error);

@@ -30,8 +30,19 @@ inline constexpr int kThreadsPerBlock = 256;
 template <template <class> class Functor>
 cudaError_t launch_elementwise_op(const actk::detail::ElementwiseCall& call);
 
+/// The structured activations' launchers, same contract as launch_elementwise_op: bias fusion
+/// and the gated kernels are instantiated per elementwise activation (kernels/structured.cuh;
+/// launch_gated_op for a gate activation only), PReLU in prelu.cu, Maxout in reductions.cu.
+template <template <class> class Functor>
+cudaError_t launch_bias_op(const actk::detail::BiasCall& call);
+template <Activation kGate, template <class> class Functor>
+cudaError_t launch_gated_op(const actk::detail::GatedCall& call);
+cudaError_t launch_prelu_op(const actk::detail::PreluCall& call);
+cudaError_t launch_maxout_op(const actk::detail::MaxoutCall& call);
+
 /// Blocks for a grid-stride kernel over `work` items on the current device: enough to cover the
-/// work, at most one full wave (kThreadsPerBlock threads per block, 2048 per multiprocessor).
+/// work, at most one full wave (kThreadsPerBlock threads per block, 2048 per multiprocessor), and
+/// at most the limit set with set_block_limit (kernels/cuda_backend.hpp).
 cudaError_t grid_size(std::int64_t work, unsigned* blocks);
 
 }  // namespace actk::cuda::detail

@@ -21,6 +21,9 @@ namespace {
 constexpr int kCachedDevices = 64;
 std::atomic<int> g_multiprocessors[kCachedDevices];
 
+// The tests' cap on the blocks of a launch (set_block_limit); 0 for none.
+std::atomic<unsigned> g_block_limit{0};
+
 // A full wave: 2048 resident threads per multiprocessor on sm_80 and sm_90.
 constexpr int kBlocksPerMultiprocessor = 2048 / kThreadsPerBlock;
 
@@ -45,7 +48,9 @@ cudaError_t grid_size(std::int64_t work, unsigned* blocks) {
   const cudaError_t status = multiprocessor_count(&multiprocessors);
   if (status != cudaSuccess) return status;
   const std::int64_t needed = (work + kThreadsPerBlock - 1) / kThreadsPerBlock;
-  const std::int64_t wave = static_cast<std::int64_t>(multiprocessors) * kBlocksPerMultiprocessor;
+  std::int64_t wave = static_cast<std::int64_t>(multiprocessors) * kBlocksPerMultiprocessor;
+  const unsigned limit = g_block_limit.load(std::memory_order_relaxed);
+  if (limit > 0) wave = std::min<std::int64_t>(wave, limit);
   *blocks = static_cast<unsigned>(std::clamp<std::int64_t>(needed, 1, wave));
   return cudaSuccess;
 }
@@ -77,23 +82,62 @@ MemorySpace memory_space(const void* pointer) {
   return on_device ? MemorySpace::device : MemorySpace::host;
 }
 
-std::string launch_elementwise(const actk::detail::ElementwiseCall& call) {
-  if (call.count == 0) return {};
-  cudaError_t status = cudaErrorInvalidValue;
-  switch (call.activation) {
-#define ACTK_LAUNCH_CASE(id, Functor, params, from_output)                 \
-  case Activation::id:                                                     \
-    status = detail::launch_elementwise_op<math::Functor>(call);           \
-    break;
-    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_LAUNCH_CASE)
-#undef ACTK_LAUNCH_CASE
-    default: break;  // structured activations have their own entry points
-  }
-  // A launch reports its errors (bad configuration, no kernel image for this device) through
-  // the per-thread last error; reading it also clears it.
+namespace {
+
+// The message of a launch: `status` from before the launch, else the launch's own error, which
+// a kernel launch reports (bad configuration, no kernel image for this device) through the
+// per-thread last error; reading it also clears it.
+std::string launch_result(cudaError_t status) {
   const cudaError_t launch = cudaGetLastError();
   if (status == cudaSuccess) status = launch;
   return status == cudaSuccess ? std::string() : std::string(cudaGetErrorString(status));
 }
+
+}  // namespace
+
+// The dispatch of the launchers instantiated per elementwise activation: one `case` per entry,
+// made by CASE(id, Functor, ...); the structured entries get cudaErrorInvalidValue.
+#define ACTK_FUNCTOR_SWITCH(activation, CASE) \
+  switch (activation) {                       \
+    ACTK_ELEMENTWISE_ACTIVATIONS(CASE)        \
+    default: return cudaErrorInvalidValue;    \
+  }
+
+std::string launch_elementwise(const actk::detail::ElementwiseCall& call) {
+  if (call.count == 0) return {};
+  auto launch = [&]() -> cudaError_t {
+#define ACTK_LAUNCH_CASE(id, Functor, params, from_output) \
+  case Activation::id: return detail::launch_elementwise_op<math::Functor>(call);
+    ACTK_FUNCTOR_SWITCH(call.activation, ACTK_LAUNCH_CASE)
+#undef ACTK_LAUNCH_CASE
+  };
+  return launch_result(launch());
+}
+
+std::string launch_structured(const actk::detail::BiasCall& call) {
+  auto launch = [&]() -> cudaError_t {
+#define ACTK_LAUNCH_CASE(id, Functor, params, from_output) \
+  case Activation::id: return detail::launch_bias_op<math::Functor>(call);
+    ACTK_FUNCTOR_SWITCH(call.activation, ACTK_LAUNCH_CASE)
+#undef ACTK_LAUNCH_CASE
+  };
+  return launch_result(launch());
+}
+
+std::string launch_structured(const actk::detail::GatedCall& call) {
+  auto launch = [&]() -> cudaError_t {
+#define ACTK_LAUNCH_CASE(id, Functor, params, from_output) \
+  case Activation::id: return detail::launch_gated_op<Activation::id, math::Functor>(call);
+    ACTK_FUNCTOR_SWITCH(call.activation, ACTK_LAUNCH_CASE)
+#undef ACTK_LAUNCH_CASE
+  };
+  return launch_result(launch());
+}
+
+std::string launch_structured(const actk::detail::PreluCall& call) { return launch_result(detail::launch_prelu_op(call)); }
+
+std::string launch_structured(const actk::detail::MaxoutCall& call) { return launch_result(detail::launch_maxout_op(call)); }
+
+void set_block_limit(unsigned blocks) { detail::g_block_limit.store(blocks, std::memory_order_relaxed); }
 
 }  // namespace actk::cuda

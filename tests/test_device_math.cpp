@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "kernels/activation_math.hpp"
+#include "kernels/channel_tiling.hpp"
 #include "kernels/vector_split.hpp"
 #include "tests/support.hpp"
 
@@ -253,6 +254,41 @@ TEST(VectorSplit, EveryMisalignment) {
         ASSERT_EQ(split.head, want_head) << "size " << size << " code " << code << " count " << count;
         ASSERT_EQ(split.vectors, want_vectors) << "size " << size << " code " << code << " count " << count;
         ASSERT_LT(count - split.head - split.vectors * width, head < 0 ? count + 1 : width);
+      }
+    }
+  }
+}
+
+// The per-channel kernels' tiling (PReLU, bias fusion), walked as the kernel walks it: every element
+// of the matrix is visited by exactly one thread of one tile, for narrow, wide, empty and tall
+// shapes and every element size.
+TEST(ChannelTiling, EveryElementExactlyOnce) {
+  using cuda::detail::ChannelShape;
+  using cuda::detail::ChannelThread;
+  using cuda::detail::ChannelTiling;
+  constexpr int kThreads = 256;
+  const std::int64_t shapes[][2] = {{0, 5}, {5, 0}, {1, 1}, {1, 7}, {3, 4}, {1000, 3}, {17, 64}, {4099, 8},
+                                    {3, 5000}, {70000, 2}, {2, 123457}};
+  for (std::size_t size : {2u, 4u, 8u}) {
+    for (const auto& s : shapes) {
+      const ChannelShape shape{s[0], s[1], 1, s[1]};
+      const ChannelTiling t = cuda::detail::channel_tiling(shape, size, kThreads);
+      ASSERT_LE(t.row_slots * t.column_threads, kThreads);
+      ASSERT_GE(t.row_slots, 1);
+      std::vector<unsigned char> seen(static_cast<std::size_t>(shape.rows * shape.width), 0);
+      for (std::int64_t tile = 0; tile < t.tiles(); ++tile) {
+        for (int index = 0; index < kThreads; ++index) {
+          const ChannelThread me = t.thread(index);
+          if (me.slot >= t.row_slots) continue;
+          const std::int64_t column = t.first_column(tile, me);
+          const int valid = t.valid_lanes(column);
+          for (std::int64_t row = t.first_row(tile, me); row < t.row_end(tile); row += t.row_slots) {
+            for (int k = 0; k < valid; ++k) ++seen[static_cast<std::size_t>(row * shape.width + column + k)];
+          }
+        }
+      }
+      for (std::size_t i = 0; i < seen.size(); ++i) {
+        ASSERT_EQ(seen[i], 1) << "size " << size << " shape " << shape.rows << "x" << shape.width << " element " << i;
       }
     }
   }

@@ -1,0 +1,344 @@
+// The structured activations on the cuda backend (label `gpu`): the validation suite's PReLU,
+// Maxout, gated and bias rows against the reference; shapes with no rows, one row, odd widths and
+// misaligned views; reductions bit-identical run to run, for any grid and for the vector and the
+// scalar path; in place; accumulation; graph capture of the stream-ordered workspace. Without a
+// device every test reports itself skipped, by name.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "actk/structured.hpp"
+#include "host/validation/suite.hpp"
+#include "kernels/cuda_backend.hpp"
+#include "tests/gpu/gpu_support.cuh"
+
+namespace actk {
+namespace {
+
+using testing::CudaTest;
+using testing::CudaTestWithParam;
+using testing::DeviceBuffer;
+using validation::HostBuffer;
+
+HostBuffer random_buffer(DType dtype, std::int64_t count, std::uint64_t seed, double lo = -4, double hi = 4) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uniform(lo, hi);
+  std::vector<double> values(static_cast<std::size_t>(count));
+  for (double& v : values) v = uniform(rng);
+  return HostBuffer(dtype, values);
+}
+
+Options on(Backend backend) {
+  Options options;
+  options.backend = backend;
+  return options;
+}
+
+void synchronize() { ASSERT_EQ(cudaSuccess, cudaDeviceSynchronize()); }
+
+// Restores the launch configuration when a test that changes it ends.
+struct BlockLimit {
+  explicit BlockLimit(unsigned blocks) { cuda::set_block_limit(blocks); }
+  ~BlockLimit() { cuda::set_block_limit(0); }
+};
+
+// ---- the validation suite's rows ------------------------------------------------------------
+
+struct SuiteCase {
+  std::string rows;  // an activation, or forward_bias / backward_bias
+  DType dtype;
+};
+
+std::vector<SuiteCase> suite_cases() {
+  std::vector<SuiteCase> cases;
+  for (DType dtype : testing::all_dtypes()) {
+    for (const ActivationInfo& entry : catalogue()) {
+      if (entry.kind != ActivationKind::elementwise) cases.push_back({entry.name, dtype});
+    }
+    cases.push_back({"forward_bias", dtype});
+    cases.push_back({"backward_bias", dtype});
+  }
+  return cases;
+}
+
+using SuiteRows = CudaTestWithParam<SuiteCase>;
+
+TEST_P(SuiteRows, MatchTheReference) {
+  validation::SuiteOptions options;
+  options.backends = {Backend::cuda};
+  options.filter = GetParam().rows + "/" + dtype_name(GetParam().dtype);
+  validation::Report report;
+  validation::append_structured_rows(report, options.backends, options);
+  ASSERT_FALSE(report.rows.empty()) << "no rows for " << options.filter;
+  for (const validation::Row& row : report.rows) {
+    EXPECT_TRUE(row.passed()) << activation_name(row.activation) << " " << row.pass << ": " << row.result.failures
+                              << " of " << row.result.checked << " off; " << row.worst;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, SuiteRows, ::testing::ValuesIn(suite_cases()),
+                         [](const ::testing::TestParamInfo<SuiteCase>& info) {
+                           return info.param.rows + "_" + dtype_name(info.param.dtype);
+                         });
+
+// ---- shapes, alignment, determinism ---------------------------------------------------------
+
+using Structured = CudaTestWithParam<DType>;
+
+std::string dtype_case_name(const ::testing::TestParamInfo<DType>& info) { return dtype_name(info.param); }
+
+// One backward_bias on the device; `offset` elements of misalignment for every buffer.
+struct BiasRun {
+  HostBuffer dx, dbias;
+};
+BiasRun bias_backward_on_device(Activation a, const HostBuffer& x, const HostBuffer& b, const HostBuffer& dy,
+                                std::int64_t offset) {
+  DeviceBuffer dx_d(x.dtype(), x.count(), offset), db_d(x.dtype(), b.count(), offset);
+  const DeviceBuffer x_d(x, offset), b_d(b, offset), dy_d(dy, offset);
+  backward_bias(a, x_d.view(), b_d.view(), dy_d.view(), dx_d.view(), db_d.view(), on(Backend::cuda));
+  EXPECT_EQ(cudaSuccess, cudaDeviceSynchronize());
+  EXPECT_TRUE(dx_d.guards_intact() && db_d.guards_intact()) << "a write outside the outputs";
+  return {dx_d.to_host(), db_d.to_host()};
+}
+
+TEST_P(Structured, BiasShapesMatchTheReference) {
+  const DType dtype = GetParam();
+  // {rows, channels}: no rows (dbias = 0), one row, one channel, odd and vector-multiple widths,
+  // many rows on few channels (row slots) and a wide row (several column tiles).
+  const std::int64_t shapes[][2] = {{0, 5}, {1, 7}, {1000, 1}, {33, 3}, {17, 64}, {4099, 8}, {3, 5000}};
+  for (const auto& shape : shapes) {
+    const std::int64_t rows = shape[0], channels = shape[1], n = rows * channels;
+    const HostBuffer x = random_buffer(dtype, n, 1), b = random_buffer(dtype, channels, 2, -1, 1);
+    const HostBuffer dy = random_buffer(dtype, n, 3);
+    HostBuffer dx_ref(dtype, n), db_ref(dtype, channels);
+    backward_bias(Activation::silu, x.view(), b.view(), dy.view(), dx_ref.view(), db_ref.view(), on(Backend::reference));
+    for (std::int64_t offset : {0, 1}) {
+      const BiasRun got = bias_backward_on_device(Activation::silu, x, b, dy, offset);
+      const std::string what = std::to_string(rows) + "x" + std::to_string(channels) + " offset " + std::to_string(offset);
+      const validation::Comparison dx = validation::compare(
+          dtype, got.dx.data(), dx_ref.data(), dy.data(), n, validation::tolerance(Activation::silu, dtype, Pass::backward, Backend::cuda));
+      EXPECT_TRUE(dx.passed()) << what << " dx: " << dx.failures << " off";
+      std::vector<double> sum_abs(static_cast<std::size_t>(channels), 0.0);
+      for (std::int64_t i = 0; i < n; ++i) sum_abs[i % channels] += std::fabs(dx_ref.at(i));
+      const validation::Comparison db =
+          validation::compare_sums(dtype, got.dbias.data(), db_ref.data(), sum_abs, channels, rows);
+      EXPECT_TRUE(db.passed()) << what << " dbias: " << db.failures << " off";
+    }
+  }
+}
+
+TEST_P(Structured, ReductionsAreBitIdenticalForAnyGridAndAlignment) {
+  const DType dtype = GetParam();
+  for (std::int64_t channels : {3, 1000}) {
+    const std::int64_t rows = channels == 3 ? 300001 : 2003, n = rows * channels;
+    const HostBuffer x = random_buffer(dtype, n, 4), b = random_buffer(dtype, channels, 5), dy = random_buffer(dtype, n, 6);
+    const BiasRun first = bias_backward_on_device(Activation::gelu, x, b, dy, 0);
+    for (unsigned blocks : {0u, 1u, 7u, 100u}) {
+      const BlockLimit limit(blocks);
+      for (std::int64_t offset : {0, 1}) {  // the vector path and the scalar path
+        const BiasRun again = bias_backward_on_device(Activation::gelu, x, b, dy, offset);
+        EXPECT_TRUE(again.dbias == first.dbias) << "C=" << channels << " blocks " << blocks << " offset " << offset;
+        EXPECT_TRUE(again.dx == first.dx) << "C=" << channels << " blocks " << blocks << " offset " << offset;
+      }
+    }
+  }
+  // PReLU's weight gradient, NCHW-like and channels last.
+  for (const PreluShape shape : {PreluShape{16, 3, 4001}, PreluShape{5000, 24, 1}}) {
+    const std::int64_t n = shape.rows * shape.channels * shape.inner;
+    const HostBuffer x = random_buffer(dtype, n, 7), dy = random_buffer(dtype, n, 8);
+    const HostBuffer w = random_buffer(dtype, shape.channels, 9, -0.5, 0.5);
+    std::vector<HostBuffer> results;
+    for (unsigned blocks : {0u, 0u, 3u, 64u}) {
+      const BlockLimit limit(blocks);
+      const DeviceBuffer x_d(x), dy_d(dy), w_d(w);
+      DeviceBuffer dx_d(dtype, n), dw_d(dtype, shape.channels);
+      prelu_backward(x_d.view(), w_d.view(), dy_d.view(), dx_d.view(), dw_d.view(), shape, on(Backend::cuda));
+      results.push_back(dw_d.to_host());
+    }
+    for (std::size_t i = 1; i < results.size(); ++i) EXPECT_TRUE(results[i] == results[0]) << "run " << i;
+  }
+}
+
+TEST_P(Structured, PreluShapesMatchTheReference) {
+  const DType dtype = GetParam();
+  const struct {
+    PreluShape shape;
+    bool per_channel;
+  } cases[] = {{{2, 3, 5}, true}, {{7, 4, 1}, true}, {{3, 5, 129}, false}, {{0, 3, 4}, true},
+               {{1, 1, 1}, true}, {{65, 2, 33}, true}, {{2, 80, 3}, true}, {{1, 64, 3000}, true}};
+  for (const auto& c : cases) {
+    const std::int64_t n = c.shape.rows * c.shape.channels * c.shape.inner;
+    const std::int64_t weights = c.per_channel ? c.shape.channels : 1;
+    const HostBuffer x = random_buffer(dtype, n, 10), dy = random_buffer(dtype, n, 11);
+    const HostBuffer w = random_buffer(dtype, weights, 12, -0.5, 0.5);
+    HostBuffer y_ref(dtype, n), dx_ref(dtype, n), dw_ref(dtype, weights);
+    prelu_forward(x.view(), w.view(), y_ref.view(), c.shape, on(Backend::reference));
+    prelu_backward(x.view(), w.view(), dy.view(), dx_ref.view(), dw_ref.view(), c.shape, on(Backend::reference));
+    const DeviceBuffer x_d(x), dy_d(dy), w_d(w);
+    DeviceBuffer y_d(dtype, n), dx_d(dtype, n), dw_d(dtype, weights);
+    prelu_forward(x_d.view(), w_d.view(), y_d.view(), c.shape, on(Backend::cuda));
+    prelu_backward(x_d.view(), w_d.view(), dy_d.view(), dx_d.view(), dw_d.view(), c.shape, on(Backend::cuda));
+    synchronize();
+    const std::string what = std::to_string(c.shape.rows) + "x" + std::to_string(c.shape.channels) + "x" +
+                             std::to_string(c.shape.inner);
+    EXPECT_TRUE(y_d.to_host() == y_ref) << what << ": prelu forward is exact (one product, rounded once)";
+    const HostBuffer dx = dx_d.to_host();
+    const validation::Comparison cdx = validation::compare(
+        dtype, dx.data(), dx_ref.data(), dy.data(), n, validation::tolerance(Activation::leaky_relu, dtype, Pass::backward, Backend::cuda));
+    EXPECT_TRUE(cdx.passed()) << what << " dx";
+    std::vector<double> sum_abs(static_cast<std::size_t>(weights), 0.0);
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (!(x.at(i) > 0)) sum_abs[c.per_channel ? (i / c.shape.inner) % c.shape.channels : 0] += std::fabs(x.at(i) * dy.at(i));
+    }
+    const HostBuffer dw = dw_d.to_host();
+    EXPECT_TRUE(validation::compare_sums(dtype, dw.data(), dw_ref.data(), sum_abs, weights, n / weights).passed()) << what << " dweight";
+  }
+}
+
+TEST_P(Structured, MaxoutShapesTiesAndIndices) {
+  const DType dtype = GetParam();
+  for (const MaxoutShape shape : {MaxoutShape{12, 3}, MaxoutShape{7, 7}, MaxoutShape{5, 1}, MaxoutShape{1024, 2}}) {
+    const std::int64_t n = 37 * shape.width, groups = n / shape.k;
+    HostBuffer x = random_buffer(dtype, n, 13);
+    if (n > 3) x = HostBuffer(dtype, [&] {  // a tie in the first group
+      std::vector<double> v(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) v[i] = i < shape.k ? 1.0 : x.at(i);
+      return v;
+    }());
+    HostBuffer y_ref(dtype, groups);
+    std::vector<std::int32_t> indices_ref(groups);
+    maxout_forward(x.view(), y_ref.view(), shape, {indices_ref.data(), groups}, on(Backend::reference));
+    const DeviceBuffer x_d(x);
+    DeviceBuffer y_d(dtype, groups);
+    thrust::device_vector<std::int32_t> indices_d(groups);
+    maxout_forward(x_d.view(), y_d.view(), shape, {thrust::raw_pointer_cast(indices_d.data()), groups}, on(Backend::cuda));
+    synchronize();
+    EXPECT_TRUE(y_d.to_host() == y_ref) << "width " << shape.width << " k " << shape.k;
+    std::vector<std::int32_t> indices(groups);
+    thrust::copy(indices_d.begin(), indices_d.end(), indices.begin());
+    EXPECT_EQ(indices, indices_ref) << "width " << shape.width << " k " << shape.k;
+
+    const HostBuffer dy = random_buffer(dtype, groups, 14);
+    HostBuffer dx_ref(dtype, n);
+    maxout_backward(x.view(), {}, dy.view(), dx_ref.view(), shape, on(Backend::reference));
+    const DeviceBuffer dy_d(dy);
+    DeviceBuffer from_x(dtype, n), from_indices(dtype, n);
+    maxout_backward(x_d.view(), {}, dy_d.view(), from_x.view(), shape, on(Backend::cuda));
+    maxout_backward({}, {thrust::raw_pointer_cast(indices_d.data()), groups}, dy_d.view(), from_indices.view(), shape,
+                    on(Backend::cuda));
+    synchronize();
+    EXPECT_TRUE(from_x.to_host() == dx_ref) << "from x, width " << shape.width;
+    EXPECT_TRUE(from_indices.to_host() == dx_ref) << "from indices, width " << shape.width;
+  }
+}
+
+TEST_P(Structured, GatedInPlaceAndMisalignedViewsMatchTheReference) {
+  const DType dtype = GetParam();
+  const std::size_t size = dtype_size(dtype);
+  // H = 1024 takes the vector path; H = 1027 (odd strides) and a one-element offset the scalar one.
+  for (std::int64_t hidden : {1024, 1027}) {
+    for (std::int64_t offset : {0, 1}) {
+      const std::int64_t rows = 5;
+      const HostBuffer projection = random_buffer(dtype, rows * 2 * hidden, 15), dy = random_buffer(dtype, rows * hidden, 16);
+      HostBuffer grads_ref(dtype, rows * 2 * hidden);
+      auto halves = [&](void* base) {
+        auto* p = static_cast<unsigned char*>(base);
+        return std::make_pair(MatrixView(p, dtype, rows, hidden, 2 * hidden),
+                              MatrixView(p + hidden * size, dtype, rows, hidden, 2 * hidden));
+      };
+      const auto [gate, up] = halves(const_cast<void*>(projection.data()));
+      const auto [dgate_ref, dup_ref] = halves(grads_ref.data());
+      gated_backward(Activation::swiglu, gate, up, {dy.data(), dtype, rows, hidden, hidden}, dgate_ref, dup_ref,
+                     on(Backend::reference));
+
+      DeviceBuffer io(projection, offset);
+      const DeviceBuffer dy_d(dy, offset);
+      const auto [gate_d, up_d] = halves(io.data());
+      gated_backward(Activation::swiglu, gate_d, up_d, {dy_d.view().data, dtype, rows, hidden, hidden}, gate_d, up_d,
+                     on(Backend::cuda));  // in place: the gradients overwrite gate and up
+      synchronize();
+      EXPECT_TRUE(io.guards_intact());
+      std::vector<double> upstream(static_cast<std::size_t>(rows * 2 * hidden));
+      for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t c = 0; c < hidden; ++c) {
+          upstream[r * 2 * hidden + c] = dy.at(r * hidden + c) * projection.at(r * 2 * hidden + hidden + c);
+          upstream[r * 2 * hidden + hidden + c] = dy.at(r * hidden + c);
+        }
+      }
+      const HostBuffer scale(dtype, upstream);
+      const HostBuffer got = io.to_host();
+      const validation::Comparison c = validation::compare(
+          dtype, got.data(), grads_ref.data(), scale.data(), got.count(),
+          validation::tolerance(Activation::swiglu, dtype, Pass::backward, Backend::cuda));
+      EXPECT_TRUE(c.passed()) << "H " << hidden << " offset " << offset << ": " << c.failures << " off";
+    }
+  }
+}
+
+TEST_P(Structured, AccumulateAddsToBothGradients) {
+  const DType dtype = GetParam();
+  if (dtype == DType::f16 || dtype == DType::bf16) GTEST_SKIP() << "exact doubling needs a compute-width store";
+  const std::int64_t rows = 300, channels = 77, n = rows * channels;
+  const HostBuffer x = random_buffer(dtype, n, 17), b = random_buffer(dtype, channels, 18), dy = random_buffer(dtype, n, 19);
+  const BiasRun once = bias_backward_on_device(Activation::tanh, x, b, dy, 0);
+  const DeviceBuffer x_d(x), b_d(b), dy_d(dy);
+  DeviceBuffer dx_d(HostBuffer(dtype, n)), db_d(HostBuffer(dtype, channels));
+  Options options = on(Backend::cuda);
+  options.accumulate = true;
+  for (int i = 0; i < 2; ++i) backward_bias(Activation::tanh, x_d.view(), b_d.view(), dy_d.view(), dx_d.view(), db_d.view(), options);
+  synchronize();
+  const HostBuffer dx = dx_d.to_host(), db = db_d.to_host();
+  for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(dx.at(i), 2 * once.dx.at(i)) << "dx at " << i;
+  for (std::int64_t c = 0; c < channels; ++c) ASSERT_EQ(db.at(c), 2 * once.dbias.at(c)) << "dbias at " << c;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, Structured, ::testing::ValuesIn(testing::all_dtypes()), dtype_case_name);
+
+// The workspace of a reduction is stream-ordered (cudaMallocAsync), so a backward pass with a
+// bias gradient can be captured into a CUDA graph and replayed.
+TEST_F(CudaTest, BiasBackwardInAGraph) {
+  const std::int64_t rows = 1000, channels = 96, n = rows * channels;
+  const HostBuffer x = random_buffer(DType::f32, n, 20), b = random_buffer(DType::f32, channels, 21);
+  const HostBuffer dy = random_buffer(DType::f32, n, 22);
+  const BiasRun direct = bias_backward_on_device(Activation::gelu, x, b, dy, 0);
+  const DeviceBuffer x_d(x), b_d(b), dy_d(dy);
+  DeviceBuffer dx_d(DType::f32, n), db_d(DType::f32, channels);
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaSuccess, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  Options options = on(Backend::cuda);
+  options.stream = stream;
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaSuccess, cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  backward_bias(Activation::gelu, x_d.view(), b_d.view(), dy_d.view(), dx_d.view(), db_d.view(), options);
+  ASSERT_EQ(cudaSuccess, cudaStreamEndCapture(stream, &graph));
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaSuccess, cudaGraphInstantiate(&exec, graph, 0));
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(cudaSuccess, cudaGraphLaunch(exec, stream));
+  ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+  EXPECT_TRUE(dx_d.to_host() == direct.dx);
+  EXPECT_TRUE(db_d.to_host() == direct.dbias);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+}
+
+TEST_F(CudaTest, MaxoutIndexOutsideTheGroupRoutesNothing) {
+  const HostBuffer dy(DType::f32, std::vector<double>{5.0, 7.0});
+  const std::vector<std::int32_t> indices = {1, 9};
+  thrust::device_vector<std::int32_t> indices_d(indices.begin(), indices.end());
+  const DeviceBuffer dy_d(dy);
+  DeviceBuffer dx_d(DType::f32, 6);
+  maxout_backward({}, {thrust::raw_pointer_cast(indices_d.data()), 2}, dy_d.view(), dx_d.view(), {3, 3}, on(Backend::cuda));
+  synchronize();
+  const HostBuffer dx = dx_d.to_host();
+  const double want[] = {0, 5, 0, 0, 0, 0};
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(dx.at(i), want[i]) << i;
+}
+
+}  // namespace
+}  // namespace actk
