@@ -6,6 +6,7 @@
 
 int main(int argc, char** argv) {
   actk::bench::register_cpu_benchmarks();
+  actk::bench::register_structured_benchmarks();
 #ifdef ACTK_WITH_CUDA
   actk::bench::register_gpu_benchmarks();
 #endif
