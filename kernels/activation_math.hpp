@@ -372,6 +372,7 @@ struct Softplus {
   ACTK_HOST_DEVICE T forward(T x) const {
     const detail::Expansion<T> b = detail::two_product(beta, x);
     if (linear(b)) return x;
+    if (b.hi < T(-40)) return tail(b);
     const detail::Logistic<T> s = detail::logistic(b.hi);
     const T unit = (b.hi > T(0) ? b.hi : T(0)) + std::log1p(s.t) + b.lo * s.p();
     return unit / beta;
@@ -379,6 +380,23 @@ struct Softplus {
   ACTK_HOST_DEVICE T derivative(T x) const {
     const detail::Expansion<T> b = detail::two_product(beta, x);
     return linear(b) ? T(1) : detail::logistic(b.hi).p();
+  }
+  // Below b = -40, log1p(e^b) = e^b to working precision and softplus = e^b / beta. With a small
+  // beta that quotient is normal where e^b alone is subnormal (beta = 2^-55, b = -100: a fuzz
+  // finding), so it is formed as (e^r / m) 2^(k - e) from b = k ln2 + r and beta = m 2^e, with
+  // one rounding at the end, into a subnormal if need be.
+  // Below kTailZero, e^b / beta is under half the smallest subnormal even for the smallest beta.
+  static constexpr T kTailZero = detail::per_type<T>(-210, -1500);
+  static constexpr T kLog2e = detail::per_type<T>(1.4426950408889634L, 1.4426950408889634L);
+  static constexpr T kLn2Hi = detail::per_type<T>(0.693147182L, 0.6931471805599453L);
+  static constexpr T kLn2Lo = detail::per_type<T>(-1.90465421e-9L, 2.3190468138462996e-17L);
+  ACTK_HOST_DEVICE T tail(detail::Expansion<T> b) const {
+    if (b.hi < kTailZero) return T(0) / beta;
+    const T k = std::rint(b.hi * kLog2e);
+    const T r = std::fma(-k, kLn2Lo, std::fma(-k, kLn2Hi, b.hi)) + b.lo;
+    int exponent = 0;
+    const T m = std::frexp(beta, &exponent);
+    return std::ldexp(detail::exp_accurate(r) / m, static_cast<int>(k) - exponent);
   }
 };
 

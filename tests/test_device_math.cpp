@@ -176,6 +176,31 @@ INSTANTIATE_TEST_SUITE_P(DeviceMath, Functors, ::testing::ValuesIn(math_cases())
                            return testing::case_name(param.param.activation, param.param.dtype, param.param.pass);
                          });
 
+// softplus with a small beta: in the tail beta x < -87, e^(beta x) is subnormal in f32 while
+// e^(beta x) / beta is normal (a fuzz finding: beta = 1.25 2^-55, 4 ulp off in bf16, 0 in f32 for
+// 1.7e-29); and a negative beta, whose tail is at large positive x.
+TEST(DeviceMathTails, SoftplusWithSmallOrNegativeBeta) {
+  for (const float beta : {0x1.4041bep-55f, 1e-30f, -1.0f, -0x1p-40f}) {
+    ActivationParams params;
+    params.beta = beta;
+    for (const DType dtype : {DType::f32, DType::f64, DType::bf16}) {
+      std::vector<double> values;
+      for (double bx = -220; bx < -20; bx += 0.173) values.push_back(static_cast<double>(static_cast<float>(bx / beta)));
+      const HostBuffer x(dtype, values);
+      const HostBuffer dy = validation::gradients(dtype, x.count());
+      Options reference;
+      reference.backend = Backend::reference;
+      reference.params = params;
+      const PassResult want = testing::run_pass(Activation::softplus, Pass::forward, x, dy, reference);
+      const PassResult got = evaluate(Activation::softplus, Pass::forward, x, dy, nullptr, params);
+      const validation::Tolerance tol = validation::tolerance(Activation::softplus, dtype, Pass::forward, Backend::cuda);
+      const validation::Comparison r = validation::compare(dtype, got.y.data(), want.y.data(), nullptr, x.count(), tol);
+      EXPECT_TRUE(r.passed()) << "beta " << beta << " " << dtype_name(dtype) << ": " << r.failures << " off, first "
+                              << validation::describe_element(dtype, x.data(), got.y.data(), want.y.data(), r.worst_index);
+    }
+  }
+}
+
 // The split constants (a value rounded to T plus its rounding error) add up to the constant they
 // stand for: hi is the constant rounded to T, and hi + tail is within `bound` of it, relatively.
 template <class T>
