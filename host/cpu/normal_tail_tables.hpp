@@ -8,11 +8,17 @@ namespace actk::cpu {
 template <int kIntervals>
 struct NormalTailTable;
 
+/// The largest |x| the tables take: below 13.55 by one ulp, so that the interval index
+/// trunc(|x| * (kIntervals / 13.55)) stays below kIntervals for 8 and 16 intervals.
+inline constexpr float kNormalTailLast = 0x1.b19998p+3f;
+static_assert(int(kNormalTailLast * (8 / 13.55f)) == 7 && int(kNormalTailLast * (16 / 13.55f)) == 15);
+
 /// 8 intervals (AVX2: vpermps picks among 8), degree 9: relative error below 1.6 x 2^-24 as
 /// evaluated in f32 (Horner's scheme).
 template <>
 struct NormalTailTable<8> {
   static constexpr float kTop = 13.55f;
+  static constexpr float kLast = kNormalTailLast;
   static constexpr int kDegree = 9;
   static constexpr float kMidpoint[8] = {0x1.b1999ap-1f, 0x1.453334p+1f, 0x1.0f0000p+2f, 0x1.7b6666p+2f,
                                          0x1.e7ccccp+2f, 0x1.2a199ap+3f, 0x1.604cccp+3f, 0x1.968000p+3f};
@@ -46,6 +52,7 @@ struct NormalTailTable<8> {
 template <>
 struct NormalTailTable<16> {
   static constexpr float kTop = 13.55f;
+  static constexpr float kLast = kNormalTailLast;
   static constexpr int kDegree = 7;
   static constexpr float kMidpoint[16] = {
       0x1.b1999ap-2f, 0x1.453334p+0f, 0x1.0f0000p+1f, 0x1.7b6666p+1f, 0x1.e7ccccp+1f, 0x1.2a199ap+2f,

@@ -87,10 +87,8 @@ ACTK_SIMD_INLINE V ldexp(V v, Exponent k) {
 }
 
 // Tables of kLanes entries, one entry per lane chosen by an index.
-/// min(trunc(x), kLanes - 1) for x in [0, 2^31).
-ACTK_SIMD_INLINE VI table_index(V x) {
-  return _mm256_min_epi32(_mm256_cvttps_epi32(x), _mm256_set1_epi32(kLanes - 1));
-}
+/// trunc(x) for x in [0, kLanes): the index of the entry (vpermps reads its low 3 bits only).
+ACTK_SIMD_INLINE VI table_index(V x) { return _mm256_cvttps_epi32(x); }
 ACTK_SIMD_INLINE V lookup(const float (&table)[kLanes], VI index) {
   return _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), index);
 }

@@ -78,10 +78,8 @@ ACTK_SIMD_INLINE V ldexp_normal(V v, Exponent k) { return _mm512_scalef_ps(v, k)
 ACTK_SIMD_INLINE V ldexp(V v, Exponent k) { return _mm512_scalef_ps(v, k); }
 
 // Tables of kLanes entries, one entry per lane chosen by an index.
-/// min(trunc(x), kLanes - 1) for x in [0, 2^31).
-ACTK_SIMD_INLINE VI table_index(V x) {
-  return _mm512_min_epi32(_mm512_cvttps_epi32(x), _mm512_set1_epi32(kLanes - 1));
-}
+/// trunc(x) for x in [0, kLanes): the index of the entry (vpermps reads its low 4 bits only).
+ACTK_SIMD_INLINE VI table_index(V x) { return _mm512_cvttps_epi32(x); }
 ACTK_SIMD_INLINE V lookup(const float (&table)[kLanes], VI index) {
   return _mm512_permutexvar_ps(index, _mm512_loadu_ps(table));
 }

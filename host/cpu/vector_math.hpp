@@ -168,18 +168,18 @@ struct NormalTail {
   V mills;  ///< Q(|x|)
 };
 
-/// gauss_limit clamps |x| for the Gaussian: 20 where it must reach 0 (e^-200 after the exact
-/// scaling; the square stays finite), 13 where one power-of-two factor must do (k >= -122).
-/// The polynomial takes |x| clamped to 13.55.
+/// gauss_limit clamps |x| for the Gaussian, at most 15 (-x^2/2 >= kExpMin): 15 where it must
+/// reach 0 (e^-112.5 times anything gelu multiplies it by rounds to 0), 13 where one power-of-two
+/// factor must do (k >= -122). The polynomial takes |x| clamped to the top of its last interval.
 ACTK_SIMD_INLINE NormalTail normal_tail(V x, float gauss_limit) {
   const V gx = min(abs(x), splat(gauss_limit));
   const V minus_half_gx = mul(gx, splat(-0.5f));  // exact
   const V arg = mul(gx, minus_half_gx);           // -x^2/2 = arg + arg_lo
   const V arg_lo = fms(gx, minus_half_gx, arg);
-  const ExpParts gauss = exp_parts(max(arg, splat(kExpMin)), arg_lo);
+  const ExpParts gauss = exp_parts(arg, arg_lo);
 
   using Table = NormalTailTable<kLanes>;
-  const V ax = min(abs(x), splat(Table::kTop));
+  const V ax = min(abs(x), splat(Table::kLast));
   const VI index = table_index(mul(ax, splat(kLanes / Table::kTop)));
   const V u = sub(ax, lookup(Table::kMidpoint, index));
   // Horner's scheme: Estrin's (four FMA levels instead of nine) would shorten the latency but
