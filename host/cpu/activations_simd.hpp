@@ -153,16 +153,16 @@ struct Celu {
 
 struct Gelu {
   explicit Gelu(const ActivationParams&) {}
-  // With m = x e^(-x^2/2) Q(|x|) = x Phi(-|x|): gelu = m for x < 0 and x - m for x >= 0. The
-  // power of two of e^(-x^2/2) is applied after the product with x, with ldexp for vectors with
-  // a lane beyond |x| = 9 (m exact down to the smallest normal result); x is clamped to
-  // +-20 in m (m is 0 there) to keep inf out of it.
+  // With m = |x| e^(-x^2/2) Q(|x|) = |x| Phi(-|x|): gelu = -m for x < 0 and x - m for x >= 0.
+  // The power of two of e^(-x^2/2) is applied after the product with |x|, with ldexp for vectors
+  // with a lane beyond |x| = 9 (m exact down to the smallest normal result); |x| is clamped to 15
+  // in m (m rounds to 0 there) to keep inf out of it.
   ACTK_SIMD_INLINE V forward(V x) const {
-    const NormalTail tail = normal_tail(x, 20.0f);
-    const V xc = clamp(x, -20.0f, 20.0f);
-    const V scaled = mul(times(xc, tail.s), tail.mills);
+    const NormalTail tail = normal_tail(x, 15.0f);
+    const V gx = min(abs(x), splat(15.0f));
+    const V scaled = mul(times(gx, tail.s), tail.mills);
     const V m = any(greater(abs(x), splat(9.0f))) ? ldexp(scaled, tail.k) : ldexp_normal(scaled, tail.k);
-    return select(less(x, zero()), m, sub(x, m));
+    return select(less(x, zero()), neg(m), sub(x, m));
   }
   // Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi); beyond |x| = 13 both tails are below
   // the absolute floor and e^-84.5 stands in for smaller values.
