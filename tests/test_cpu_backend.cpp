@@ -356,6 +356,36 @@ TEST_P(CpuAccumulateF32, AddsTheGradient) {
 INSTANTIATE_TEST_SUITE_P(Layout, CpuAccumulateF32, ::testing::ValuesIn(cpu::kAllIsas),
                          [](const ::testing::TestParamInfo<cpu::Isa>& info) { return std::string(cpu::isa_name(info.param)); });
 
+// softplus with a small beta (a fuzz finding): below beta x = -87, e^(beta x) is subnormal, yet
+// e^(beta x) / beta can be a normal number, which must not inherit the subnormal's rounding.
+class CpuSoftplusSmallBeta : public ::testing::TestWithParam<cpu::Isa> {};
+
+TEST_P(CpuSoftplusSmallBeta, MatchesReference) {
+  ACTK_SKIP_UNLESS_SUPPORTED(GetParam());
+  const IsaScope scope(GetParam());
+  for (const float beta : {0x1.4041bep-55f, 0x1p-60f, 0x1p-120f, 0x1p-149f}) {
+    for (const DType dtype : {DType::f32, DType::f16, DType::bf16}) {
+      ActivationParams params;
+      params.beta = beta;
+      const HostBuffer x = validation::battery(Activation::softplus, params, dtype, 1 << 16, dtype != DType::f32);
+      HostBuffer got(dtype, x.count()), want(dtype, x.count());
+      Options options = on(Backend::cpu);
+      options.params = params;
+      forward(Activation::softplus, x.view(), got.view(), options);
+      options.backend = Backend::reference;
+      forward(Activation::softplus, x.view(), want.view(), options);
+      const validation::Comparison c =
+          validation::compare(dtype, got.data(), want.data(), nullptr, x.count(),
+                              validation::tolerance(Activation::softplus, dtype, Pass::forward, Backend::cpu));
+      EXPECT_TRUE(c.passed()) << "beta " << beta << " " << dtype_name(dtype) << ": " << c.failures << " outside; first: "
+                              << validation::describe_element(dtype, x.data(), got.data(), want.data(), c.worst_index);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Layout, CpuSoftplusSmallBeta, ::testing::ValuesIn(cpu::kAllIsas),
+                         [](const ::testing::TestParamInfo<cpu::Isa>& info) { return std::string(cpu::isa_name(info.param)); });
+
 // ACTK_CPU_ISA=<name> forces an instruction set the machine supports for the whole process. CTest
 // runs this test once more with portable and with avx2 (tests/CMakeLists.txt); without the
 // variable, the best supported set is active.

@@ -256,24 +256,40 @@ struct Silu {
 struct Softplus {
   explicit Softplus(const ActivationParams& p)
       : beta_(splat(p.beta)), inverse_beta_(splat(1.0f / p.beta)), threshold_(splat(p.threshold)),
+        minus_log_beta_(splat(float(-std::log(double(p.beta))))),
+        minus_log_beta_lo_(splat(float(-std::log(double(p.beta)) - double(float(-std::log(double(p.beta))))))),
         exact_inverse_(is_power_of_two(p.beta)) {}
   // log(1 + e^(beta x)) / beta = (max(bx, 0) + log1p(e^-|bx|)) / beta. Unless beta is a power of
   // two (1 by default), bx = beta x is carried as hi + lo (exact through an FMA) because e^bx
-  // magnifies its rounding by |bx|. Below bx = -87, e^bx is subnormal: ldexp rounds it once.
+  // magnifies its rounding by |bx|. Beyond |bx| = 87, e^-|bx| is subnormal: ldexp rounds it once,
+  // and below bx = -87 the result is e^bx / beta = e^(bx - log beta) (log1p(t) = t to f32
+  // precision), one exp, so that a small beta does not magnify the subnormal's rounding.
   ACTK_SIMD_INLINE V forward(V x) const {
     const V bx = mul(beta_, x);
+    const V bx_lo = fms(beta_, x, bx);  // beta x = bx + bx_lo exactly, where finite
     V lo = zero();
     if (!exact_inverse_) {
-      // The rounding error of beta x; masked to 0 where |bx| is beyond exp's clamp (there e^-|bx|
-      // is 0 whatever lo is, and an unclamped lo of ulp(bx) would wreck the reduction) or infinite.
-      const V bx_lo = select_or_zero(less(abs(bx), splat(-kExpMin)), fms(beta_, x, bx));
-      lo = select(less(bx, zero()), bx_lo, neg(bx_lo));
+      // masked to 0 where |bx| is beyond exp's clamp (there e^-|bx| is 0 whatever lo is, and an
+      // unclamped lo of ulp(bx) would wreck the reduction) or infinite.
+      const V clamped_lo = select_or_zero(less(abs(bx), splat(-kExpMin)), bx_lo);
+      lo = select(less(bx, zero()), clamped_lo, neg(clamped_lo));
     }
     const ExpParts e = exp_parts(max(neg_abs(bx), splat(kExpMin)), lo);
-    const V t = any(greater(abs(bx), splat(87.0f))) ? ldexp(e.p, e.k) : ldexp_normal(e.p, e.k);  // e^-|bx| subnormal
+    const bool tail = any(greater(abs(bx), splat(87.0f)));
+    const V t = tail ? ldexp(e.p, e.k) : ldexp_normal(e.p, e.k);
     const V log_term = log1p_unit(t);
     const V sum = add(max(bx, zero()), log_term);
-    const V result = exact_inverse_ ? mul(sum, inverse_beta_) : div(sum, beta_);
+    V result = exact_inverse_ ? mul(sum, inverse_beta_) : div(sum, beta_);
+    if (tail) {
+      // bx - log beta as hi + lo: TwoSum of the high parts, then the low parts.
+      const V hi = add(bx, minus_log_beta_);
+      const V b = sub(hi, bx);
+      const V hi_error = add(sub(bx, sub(hi, b)), sub(minus_log_beta_, b));
+      const V arg = max(hi, splat(kExpMin));
+      const V arg_lo = select_or_zero(greater(hi, splat(kExpMin)), add(hi_error, add(bx_lo, minus_log_beta_lo_)));
+      const ExpParts scaled = exp_parts(arg, arg_lo);  // arg <= -87 + 103.3: within exp's range
+      result = select(less(bx, splat(-87.0f)), ldexp(scaled.p, scaled.k), result);
+    }
     return select(linear(x, bx), x, result);
   }
   ACTK_SIMD_INLINE V derivative(V x) const {
@@ -294,6 +310,7 @@ struct Softplus {
     return std::fabs(std::frexp(beta, &exponent)) == 0.5f;
   }
   V beta_, inverse_beta_, threshold_;
+  V minus_log_beta_, minus_log_beta_lo_;  ///< -log(beta) as hi + lo
   bool exact_inverse_;
 };
 
