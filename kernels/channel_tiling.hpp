@@ -46,6 +46,7 @@ struct ChannelTiling {
   int lanes;
   int column_threads;
   int row_slots;
+  int slot_fold;  ///< the largest power of two below row_slots (0 for one slot): the slot tree's first step
   std::int64_t tile_rows;
   std::int64_t row_tiles;
   std::int64_t column_tiles;
@@ -71,25 +72,77 @@ struct ChannelTiling {
   }
 };
 
-/// Rows a thread covers in a tile, at least: enough loads in flight per thread to hide latency.
+/// Rows a thread covers in a tile, at least, in a backward pass: enough loads in flight per thread
+/// to hide latency, and each tile's partials shared by as many rows. A forward pass sums nothing
+/// and takes short tiles (kMinRowsPerThreadForward) for more blocks on short matrices.
 inline constexpr std::int64_t kMinRowsPerThread = 16;
+inline constexpr std::int64_t kMinRowsPerThreadForward = 2;
 /// Tiles aimed at when rows are many: several blocks per multiprocessor of the largest GPUs, and a
 /// bound on stage 1's partials (row_tiles x width doubles): past this, tiles grow taller.
 inline constexpr std::int64_t kTargetTiles = 4096;
 
-inline ChannelTiling channel_tiling(const ChannelShape& shape, std::size_t element_size, int threads_per_block) {
+inline ChannelTiling channel_tiling(const ChannelShape& shape, std::size_t element_size, int threads_per_block,
+                                    std::int64_t min_rows_per_thread = kMinRowsPerThread) {
   ChannelTiling t{};
   t.shape = shape;
   t.lanes = static_cast<int>(16 / element_size);
   const std::int64_t groups = (shape.width + t.lanes - 1) / t.lanes;
   t.column_threads = static_cast<int>(std::clamp<std::int64_t>(groups, 1, threads_per_block));
   t.row_slots = threads_per_block / t.column_threads;
+  t.slot_fold = 0;
+  for (int fold = 1; fold < t.row_slots; fold *= 2) t.slot_fold = fold;
   t.column_tiles = (groups + t.column_threads - 1) / t.column_threads;
   const std::int64_t max_row_tiles = std::max<std::int64_t>(1, kTargetTiles / std::max<std::int64_t>(1, t.column_tiles));
   const std::int64_t slot_rows = (shape.rows + t.row_slots * max_row_tiles - 1) / (t.row_slots * max_row_tiles);
-  t.tile_rows = t.row_slots * std::max(kMinRowsPerThread, slot_rows);
+  t.tile_rows = t.row_slots * std::max(min_rows_per_thread, slot_rows);
   t.row_tiles = groups == 0 ? 0 : (shape.rows + t.tile_rows - 1) / t.tile_rows;
   return t;
+}
+
+// ---- stage 2 -----------------------------------------------------------------------------------
+
+/// The terms stage 2 adds for each channel: a row_tiles x width matrix of doubles in which channel
+/// c owns the columns [c inner, (c + 1) inner). Term k of channel c (k < terms()) is at
+/// (k / inner) width + c inner + k % inner: its row tiles in order, each its columns in order.
+struct ChannelTerms {
+  std::int64_t row_tiles;
+  std::int64_t width;
+  std::int64_t inner;
+  std::int64_t channels;
+
+  ACTK_TILING_HOST_DEVICE std::int64_t terms() const { return row_tiles * inner; }
+};
+
+/// A walk over one channel's terms k, k + step, k + 2 step, ... without a division per term.
+class TermCursor {
+ public:
+  ACTK_TILING_HOST_DEVICE TermCursor(const ChannelTerms& terms, std::int64_t channel, std::int64_t k, std::int64_t step)
+      : width_(terms.width),
+        inner_(terms.inner),
+        base_(channel * terms.inner),
+        row_(k / terms.inner),
+        column_(k % terms.inner),
+        row_step_(step / terms.inner),
+        column_step_(step % terms.inner) {}
+  ACTK_TILING_HOST_DEVICE std::int64_t offset() const { return row_ * width_ + base_ + column_; }
+  ACTK_TILING_HOST_DEVICE void advance() {
+    row_ += row_step_;
+    column_ += column_step_;
+    if (column_ >= inner_) column_ -= inner_, ++row_;
+  }
+
+ private:
+  std::int64_t width_, inner_, base_, row_, column_, row_step_, column_step_;
+};
+
+/// Terms per block of stage 2: a channel with more terms is summed by several blocks, each over
+/// this many consecutive terms, and their sums then added in order by one more block; fixed, so
+/// the order of addition depends on the shape alone.
+inline constexpr std::int64_t kSegmentTerms = std::int64_t{1} << 14;
+
+/// Blocks per channel of stage 2's first pass: 1 when one block sums the channel whole.
+inline std::int64_t segments_per_channel(const ChannelTerms& terms) {
+  return std::max<std::int64_t>(1, (terms.terms() + kSegmentTerms - 1) / kSegmentTerms);
 }
 
 }  // namespace actk::cuda::detail

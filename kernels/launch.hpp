@@ -6,6 +6,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "actk/catalogue.hpp"
@@ -39,6 +40,11 @@ template <Activation kGate, template <class> class Functor>
 cudaError_t launch_gated_op(const actk::detail::GatedCall& call);
 cudaError_t launch_prelu_op(const actk::detail::PreluCall& call);
 cudaError_t launch_maxout_op(const actk::detail::MaxoutCall& call);
+
+/// Stream-ordered workspace (freed with cudaFreeAsync) from actk's own memory pool on the current
+/// device: the pool keeps what it has (no release threshold), so that after the first calls a
+/// backward pass maps no memory; in a captured stream the allocation becomes a graph node.
+cudaError_t workspace_allocate(void** pointer, std::size_t bytes, cudaStream_t stream);
 
 /// Blocks for a grid-stride kernel over `work` items on the current device: enough to cover the
 /// work, at most one full wave (kThreadsPerBlock threads per block, 2048 per multiprocessor), and

@@ -27,24 +27,36 @@ __device__ void put_sum(void* sums, DType dtype, std::int64_t c, double total, b
   }
 }
 
-// One block per channel: thread t adds the channel's terms t, t + blockDim.x, ... (tile-major,
-// then the channel's columns), then cub's block reduction (a fixed tree for a fixed block size)
-// adds the threads' sums. Same terms, same order, on every run and every grid.
+// Block b of the grid-stride loop sums segment s = b % segments of channel c = b / segments:
+// terms [s kSegmentTerms, (s + 1) kSegmentTerms) of the channel's (all of them when segments is
+// 1), thread t adding every blockDim.x-th from the segment's t-th, then cub's block reduction (a
+// fixed tree for a fixed block size) adding the threads' sums. With one segment the channel's sum
+// goes to the output, else to segment_sums[b]. Same terms, same order, on every run and grid.
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    channel_sums_kernel(const double* partials, ChannelTiling tiling, void* sums, DType dtype, bool accumulate) {
+    channel_sums_kernel(const double* terms_in, ChannelTerms terms, std::int64_t segments, double* segment_sums,
+                        void* sums, DType dtype, bool accumulate) {
   using Reduce = cub::BlockReduce<double, kThreadsPerBlock>;
   __shared__ typename Reduce::TempStorage storage;
-  const ChannelShape& shape = tiling.shape;
-  const std::int64_t terms = tiling.row_tiles * shape.inner;
-  for (std::int64_t c = blockIdx.x; c < shape.channels; c += gridDim.x) {
+  const std::int64_t count = terms.terms();
+  for (std::int64_t b = blockIdx.x; b < terms.channels * segments; b += gridDim.x) {
+    const std::int64_t channel = b / segments, segment = b % segments;
+    const std::int64_t first = segment * kSegmentTerms + threadIdx.x;
+    const std::int64_t segment_end = (segment + 1) * kSegmentTerms;
+    const std::int64_t end = segments == 1 || segment_end > count ? count : segment_end;
     double sum = 0.0;
-    for (std::int64_t k = threadIdx.x; k < terms; k += blockDim.x) {
-      const std::int64_t row_tile = k / shape.inner;
-      sum += partials[row_tile * shape.width + c * shape.inner + (k - row_tile * shape.inner)];
+    if (first < end) {
+      TermCursor cursor(terms, channel, first, blockDim.x);
+      for (std::int64_t k = first; k < end; k += blockDim.x, cursor.advance()) sum += terms_in[cursor.offset()];
     }
     const double total = Reduce(storage).Sum(sum);
-    if (threadIdx.x == 0) put_sum(sums, dtype, c, total, accumulate);
-    __syncthreads();  // storage is reused by the next channel
+    if (threadIdx.x == 0) {
+      if (segments == 1) {
+        put_sum(sums, dtype, channel, total, accumulate);
+      } else {
+        segment_sums[b] = total;
+      }
+    }
+    __syncthreads();  // storage is reused by the next block's worth
   }
 }
 
@@ -99,13 +111,26 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
 
 }  // namespace
 
-cudaError_t launch_channel_sums(const double* partials, const ChannelTiling& tiling, void* sums, DType dtype,
-                                bool accumulate, cudaStream_t stream) {
-  if (tiling.shape.channels == 0) return cudaSuccess;
+cudaError_t launch_channel_sums(const double* partials, const ChannelTerms& terms, double* segment_sums, void* sums,
+                                DType dtype, bool accumulate, cudaStream_t stream) {
+  if (terms.channels == 0) return cudaSuccess;
+  const std::int64_t segments = segments_per_channel(terms);
   unsigned blocks = 0;
-  const cudaError_t status = grid_size(tiling.shape.channels * kThreadsPerBlock, &blocks);
+  cudaError_t status = grid_size(terms.channels * segments * kThreadsPerBlock, &blocks);
   if (status != cudaSuccess) return status;
-  channel_sums_kernel<<<blocks, kThreadsPerBlock, 0, stream>>>(partials, tiling, sums, dtype, accumulate);
+  if (segments == 1) {
+    channel_sums_kernel<<<blocks, kThreadsPerBlock, 0, stream>>>(partials, terms, 1, nullptr, sums, dtype, accumulate);
+    return cudaGetLastError();
+  }
+  channel_sums_kernel<<<blocks, kThreadsPerBlock, 0, stream>>>(partials, terms, segments, segment_sums, nullptr, dtype,
+                                                               false);
+  status = cudaGetLastError();
+  if (status != cudaSuccess) return status;
+  // The segments' sums: one row of `segments` terms per channel, added in segment order.
+  const ChannelTerms second{1, terms.channels * segments, segments, terms.channels};
+  status = grid_size(terms.channels * kThreadsPerBlock, &blocks);
+  if (status != cudaSuccess) return status;
+  channel_sums_kernel<<<blocks, kThreadsPerBlock, 0, stream>>>(segment_sums, second, 1, nullptr, sums, dtype, accumulate);
   return cudaGetLastError();
 }
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "kernels/cuda_backend.hpp"
@@ -14,7 +16,8 @@ namespace actk::cuda {
 namespace detail {
 namespace {
 
-// The backend's only global state: each device's multiprocessor count, read on first use
+// The backend's global state: two thread-safe caches (below) and the tests' block limit.
+// The first: each device's multiprocessor count, read on first use
 // (the grid of every launch depends on it). Lock-free and thread-safe: threads that race on
 // the first read store the same value. Devices numbered kCachedDevices and up are queried on
 // every launch. Zero (not read yet) by static zero-initialization: no CUDA call at start-up.
@@ -23,6 +26,11 @@ std::atomic<int> g_multiprocessors[kCachedDevices];
 
 // The tests' cap on the blocks of a launch (set_block_limit); 0 for none.
 std::atomic<unsigned> g_block_limit{0};
+
+// The second cache: each device's workspace pool for the structured reductions, created on first
+// use under the mutex (a handful of calls per process), never destroyed.
+std::mutex g_pool_mutex;
+cudaMemPool_t g_pools[kCachedDevices] = {};
 
 // A full wave: 2048 resident threads per multiprocessor on sm_80 and sm_90.
 constexpr int kBlocksPerMultiprocessor = 2048 / kThreadsPerBlock;
@@ -42,6 +50,31 @@ cudaError_t multiprocessor_count(int* count) {
 }
 
 }  // namespace
+
+cudaError_t workspace_allocate(void** pointer, std::size_t bytes, cudaStream_t stream) {
+  int device = 0;
+  cudaError_t status = cudaGetDevice(&device);
+  if (status != cudaSuccess) return status;
+  if (device < 0 || device >= kCachedDevices) return cudaMallocAsync(pointer, bytes, stream);
+  cudaMemPool_t pool = nullptr;
+  {
+    const std::lock_guard<std::mutex> lock(g_pool_mutex);
+    if (!g_pools[device]) {
+      cudaMemPoolProps properties{};
+      properties.allocType = cudaMemAllocationTypePinned;
+      properties.location.type = cudaMemLocationTypeDevice;
+      properties.location.id = device;
+      status = cudaMemPoolCreate(&g_pools[device], &properties);
+      if (status != cudaSuccess) return status;
+      // Keep freed memory for the next call instead of returning it at each synchronization.
+      std::uint64_t keep_everything = UINT64_MAX;
+      status = cudaMemPoolSetAttribute(g_pools[device], cudaMemPoolAttrReleaseThreshold, &keep_everything);
+      if (status != cudaSuccess) return status;
+    }
+    pool = g_pools[device];
+  }
+  return cudaMallocFromPoolAsync(pointer, bytes, pool, stream);
+}
 
 cudaError_t grid_size(std::int64_t work, unsigned* blocks) {
   int multiprocessors = 0;

@@ -36,11 +36,16 @@ bool all_vector_aligned(Pointers... pointers) {
 }
 
 // kLanes consecutive elements into compute-type lanes: one 16-byte load when kVector (every lane
-// valid, p aligned), else the `valid` first lanes one by one and zeros after them.
+// valid, p aligned), else the `valid` first lanes one by one and zeros after them. The 16 bytes
+// move as a uint4, CUDA's vector type, and are stored with the __stwb intrinsic (st.global.wb,
+// the default policy): a plain store of them was split into four by nvcc in the gated forward
+// kernel, whose lanes' math ends in separate branches.
 template <bool kVector, int kLanes, class S, class C>
 __device__ __forceinline__ void load_lanes(const S* p, int valid, C (&out)[kLanes]) {
   if constexpr (kVector) {
-    const Chunk<S, kLanes> chunk = *reinterpret_cast<const Chunk<S, kLanes>*>(p);
+    Chunk<S, kLanes> chunk;
+    const uint4 bits = *reinterpret_cast<const uint4*>(p);
+    memcpy(&chunk, &bits, sizeof chunk);
 #pragma unroll
     for (int k = 0; k < kLanes; ++k) out[k] = convert<C>(chunk.lane[k]);
   } else {
@@ -55,7 +60,9 @@ __device__ __forceinline__ void store_lanes(S* p, int valid, const C (&in)[kLane
     Chunk<S, kLanes> chunk;
 #pragma unroll
     for (int k = 0; k < kLanes; ++k) chunk.lane[k] = convert<S>(in[k]);
-    *reinterpret_cast<Chunk<S, kLanes>*>(p) = chunk;
+    uint4 bits;
+    memcpy(&bits, &chunk, sizeof bits);
+    __stwb(reinterpret_cast<uint4*>(p), bits);
   } else {
 #pragma unroll
     for (int k = 0; k < kLanes; ++k) {
@@ -180,31 +187,36 @@ __global__ void __launch_bounds__(kThreadsPerBlock, kStructuredMinBlocks<S>)
       }
     }
     if constexpr (kBackward) {
-      // The row slots of a column group, added in slot order by the group's slot-0 thread.
+      // The row slots of a column group added by a fixed tree: the slots past the largest power
+      // of two fold onto the first ones, then halves fold onto halves, down to slot 0.
       if (working) {
 #pragma unroll
         for (int k = 0; k < kLanes; ++k) slot_sums[threadIdx.x * kLanes + k] = sum[k];
       }
       __syncthreads();
-      if (me.slot == 0) {
-        for (int k = 0; k < valid; ++k) {
-          double total = 0.0;
-          for (int s = 0; s < tiling.row_slots; ++s) total += slot_sums[(s * tiling.column_threads + me.group) * kLanes + k];
-          partials[tiling.row_tile(tile) * width + column + k] = total;
+      for (int fold = tiling.slot_fold; fold >= 1; fold /= 2) {
+        if (me.slot < fold && me.slot + fold < tiling.row_slots) {
+          const int from = (threadIdx.x + fold * tiling.column_threads) * kLanes;
+#pragma unroll
+          for (int k = 0; k < kLanes; ++k) slot_sums[threadIdx.x * kLanes + k] += slot_sums[from + k];
         }
+        __syncthreads();
+      }
+      if (me.slot == 0) {
+        for (int k = 0; k < valid; ++k) partials[tiling.row_tile(tile) * width + column + k] = slot_sums[threadIdx.x * kLanes + k];
       }
       __syncthreads();  // slot_sums is reused by the next tile
     }
   }
 }
 
-/// Stage 2 (reductions.cu): sums[c] = (or +=) the sum of channel c's partials, in a fixed order,
-/// rounded to `dtype`. Returns the launch's error.
-cudaError_t launch_channel_sums(const double* partials, const ChannelTiling& tiling, void* sums, DType dtype,
-                                bool accumulate, cudaStream_t stream);
+/// Stage 2 (reductions.cu): sums[c] = (or +=) the sum of channel c's terms in a fixed order,
+/// rounded to `dtype`; a channel of more than kSegmentTerms terms in segments first, whose sums go
+/// to `segment_sums` (channels x segments_per_channel(terms) doubles). Returns the launch's error.
+cudaError_t launch_channel_sums(const double* partials, const ChannelTerms& terms, double* segment_sums, void* sums,
+                                DType dtype, bool accumulate, cudaStream_t stream);
 
-/// Forward when buffers.dx is null, else backward with the sums into `sums` (stream-ordered
-/// workspace for the partials: cudaMallocAsync, freed on the same stream).
+/// Forward when buffers.dx is null, else backward with the sums into `sums`.
 template <bool kAccumulate, class Element, class S>
 cudaError_t launch_channel_pass(const Element& element, const ChannelBuffers<S>& buffers, const ChannelTiling& tiling,
                                 bool vectorized, double* partials, unsigned blocks, cudaStream_t stream) {
@@ -221,25 +233,35 @@ cudaError_t launch_channel_pass(const Element& element, const ChannelBuffers<S>&
 template <class Element, class S>
 cudaError_t launch_channel(const Element& element, const ChannelBuffers<S>& buffers, const ChannelShape& shape,
                            void* sums, DType dtype, bool accumulate, cudaStream_t stream) {
-  const ChannelTiling tiling = channel_tiling(shape, sizeof(S), kThreadsPerBlock);
+  const bool backward = buffers.dx != nullptr;
+  const ChannelTiling tiling = channel_tiling(shape, sizeof(S), kThreadsPerBlock,
+                                              backward ? kMinRowsPerThread : kMinRowsPerThreadForward);
   const bool vectorized = shape.width % tiling.lanes == 0 &&
                           all_vector_aligned(buffers.x, buffers.dy, buffers.y, buffers.dx);
   unsigned blocks = 0;
   cudaError_t status = grid_size(tiling.tiles() * kThreadsPerBlock, &blocks);
   if (status != cudaSuccess) return status;
-  if (!buffers.dx) return launch_channel_pass<false>(element, buffers, tiling, vectorized, nullptr, blocks, stream);
+  if (!backward) return launch_channel_pass<false>(element, buffers, tiling, vectorized, nullptr, blocks, stream);
 
-  double* partials = nullptr;
-  const auto bytes = static_cast<std::size_t>(tiling.row_tiles * shape.width) * sizeof(double);
+  // One workspace: stage 1's partials, then stage 2's segment sums.
+  const ChannelTerms terms{tiling.row_tiles, shape.width, shape.inner, shape.channels};
+  const std::int64_t segments = segments_per_channel(terms);
+  const std::int64_t partial_count = tiling.row_tiles * shape.width;
+  const std::int64_t segment_count = segments > 1 ? shape.channels * segments : 0;
+  double* workspace = nullptr;
+  const auto bytes = static_cast<std::size_t>(partial_count + segment_count) * sizeof(double);
   if (bytes > 0) {
-    status = cudaMallocAsync(reinterpret_cast<void**>(&partials), bytes, stream);
+    status = workspace_allocate(reinterpret_cast<void**>(&workspace), bytes, stream);
     if (status != cudaSuccess) return status;
   }
-  status = accumulate ? launch_channel_pass<true>(element, buffers, tiling, vectorized, partials, blocks, stream)
-                      : launch_channel_pass<false>(element, buffers, tiling, vectorized, partials, blocks, stream);
-  if (status == cudaSuccess) status = launch_channel_sums(partials, tiling, sums, dtype, accumulate, stream);
-  if (partials) {
-    const cudaError_t freed = cudaFreeAsync(partials, stream);
+  status = accumulate ? launch_channel_pass<true>(element, buffers, tiling, vectorized, workspace, blocks, stream)
+                      : launch_channel_pass<false>(element, buffers, tiling, vectorized, workspace, blocks, stream);
+  if (status == cudaSuccess) {
+    status = launch_channel_sums(workspace, terms, segment_count > 0 ? workspace + partial_count : nullptr, sums, dtype,
+                                 accumulate, stream);
+  }
+  if (workspace) {
+    const cudaError_t freed = cudaFreeAsync(workspace, stream);
     if (status == cudaSuccess) status = freed;
   }
   return status;
@@ -272,22 +294,27 @@ struct GatedBuffers {
 };
 
 /// Forward y = act(gate) * up; backward dgate = dy * (up * act'(gate)), dup = dy * act(gate) from
-/// one evaluation of the activation (the CPU backend's order of operations). Block rows walk the
-/// matrix rows, threads 16-byte column groups.
+/// one evaluation of the activation (the CPU backend's order of operations). A block's threads
+/// cover `row_threads` 16-byte column groups of each of 256 / row_threads rows, so that narrow
+/// rows still keep every thread busy.
 template <bool kBackward, bool kAccumulate, class Op, class S>
 __global__ void __launch_bounds__(kThreadsPerBlock, kStructuredMinBlocks<S>)
-    gated_kernel(Op op, GatedBuffers<S> b, std::int64_t rows, std::int64_t cols, bool vectorized) {
+    gated_kernel(Op op, GatedBuffers<S> b, std::int64_t rows, std::int64_t cols, int row_threads, bool vectorized) {
   using C = ComputeType<S>;
   constexpr int kLanes = static_cast<int>(kVectorBytes / sizeof(S));
+  const int row_slots = kThreadsPerBlock / row_threads;
+  const int slot = static_cast<int>(threadIdx.x) / row_threads;
+  if (slot >= row_slots) return;  // no barrier in this kernel
   const std::int64_t groups = (cols + kLanes - 1) / kLanes;
-  const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  const std::int64_t first_group = static_cast<std::int64_t>(blockIdx.x) * row_threads + threadIdx.x % row_threads;
+  const std::int64_t group_stride = static_cast<std::int64_t>(gridDim.x) * row_threads;
+  const std::int64_t row_stride = static_cast<std::int64_t>(gridDim.y) * row_slots;
   auto sweep = [&](auto vector) {
     constexpr bool kVector = decltype(vector)::value;
 #pragma unroll 1
-    for (std::int64_t row = blockIdx.y; row < rows; row += gridDim.y) {
+    for (std::int64_t row = static_cast<std::int64_t>(blockIdx.y) * row_slots + slot; row < rows; row += row_stride) {
 #pragma unroll 1
-      for (std::int64_t group = first; group < groups; group += stride) {
+      for (std::int64_t group = first_group; group < groups; group += group_stride) {
         const std::int64_t column = group * kLanes;
         const int valid = cols - column >= kLanes ? kLanes : static_cast<int>(cols - column);
         C gate[kLanes], up[kLanes];
@@ -343,22 +370,25 @@ cudaError_t launch_gated_op(const actk::detail::GatedCall& call) {
       bool vectorized = call.cols % kLanes == 0 && all_vector_aligned(b.gate, b.up, b.dy, b.y, b.dgate, b.dup);
       for (std::int64_t s : strides) vectorized = vectorized && s % kLanes == 0;
 
-      // About one wave of blocks: columns first, the rest of the wave over rows.
+      // About one wave of blocks: a row's column groups first, the rest of the wave over rows.
       const std::int64_t groups = (call.cols + kLanes - 1) / kLanes;
-      unsigned wave = 0, across = 0;
-      cudaError_t status = grid_size(call.rows * groups, &wave);
-      if (status == cudaSuccess) status = grid_size(groups, &across);
+      const int row_threads = static_cast<int>(std::min<std::int64_t>(groups, kThreadsPerBlock));
+      const std::int64_t row_slots = kThreadsPerBlock / row_threads;
+      unsigned wave = 0;
+      const cudaError_t status = grid_size(call.rows * groups, &wave);
       if (status != cudaSuccess) return status;
-      const dim3 grid(across, static_cast<unsigned>(std::clamp<std::int64_t>(wave / across, 1, std::min<std::int64_t>(call.rows, 65535))));
+      const std::int64_t across = std::min<std::int64_t>((groups + row_threads - 1) / row_threads, wave);
+      const std::int64_t down = std::clamp<std::int64_t>(wave / across, 1, std::min<std::int64_t>((call.rows + row_slots - 1) / row_slots, 65535));
+      const dim3 grid(static_cast<unsigned>(across), static_cast<unsigned>(down));
       using Op = Functor<ComputeType<S>>;
       const Op op(call.params);
       const auto stream = static_cast<cudaStream_t>(call.stream);
       if (!backward) {
-        gated_kernel<false, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, b, call.rows, call.cols, vectorized);
+        gated_kernel<false, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, b, call.rows, call.cols, row_threads, vectorized);
       } else if (call.accumulate) {
-        gated_kernel<true, true><<<grid, kThreadsPerBlock, 0, stream>>>(op, b, call.rows, call.cols, vectorized);
+        gated_kernel<true, true><<<grid, kThreadsPerBlock, 0, stream>>>(op, b, call.rows, call.cols, row_threads, vectorized);
       } else {
-        gated_kernel<true, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, b, call.rows, call.cols, vectorized);
+        gated_kernel<true, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, b, call.rows, call.cols, row_threads, vectorized);
       }
       return cudaSuccess;
     });

@@ -319,5 +319,41 @@ TEST(ChannelTiling, EveryElementExactlyOnce) {
   }
 }
 
+// Stage 2's walk over a channel's terms, as the kernel runs it (segments of kSegmentTerms terms,
+// each thread striding by the block size from its own first term), against the direct address of
+// each term: every term of the channel once, no other address.
+TEST(ChannelTiling, StageTwoVisitsEveryTermOnce) {
+  using cuda::detail::ChannelTerms;
+  using cuda::detail::TermCursor;
+  constexpr int kThreads = 256;
+  const ChannelTerms layouts[] = {{3, 7, 1, 7}, {2, 12, 4, 3}, {5, 300, 300, 1}, {1, 64 * 3000, 3000, 64},
+                                  {70, 5000, 1, 5000}, {2, 40000, 40000, 1}, {0, 5, 1, 5}};
+  for (const ChannelTerms& terms : layouts) {
+    const std::int64_t segments = cuda::detail::segments_per_channel(terms);
+    for (std::int64_t c = 0; c < terms.channels; ++c) {
+      std::vector<int> seen(static_cast<std::size_t>(terms.row_tiles * terms.width), 0);
+      for (std::int64_t segment = 0; segment < segments; ++segment) {
+        const std::int64_t segment_end = (segment + 1) * cuda::detail::kSegmentTerms;
+        const std::int64_t end = segments == 1 || segment_end > terms.terms() ? terms.terms() : segment_end;
+        for (int t = 0; t < kThreads; ++t) {
+          const std::int64_t first = segment * cuda::detail::kSegmentTerms + t;
+          if (first >= end) continue;
+          TermCursor cursor(terms, c, first, kThreads);
+          for (std::int64_t k = first; k < end; k += kThreads, cursor.advance()) {
+            ASSERT_EQ(cursor.offset(), (k / terms.inner) * terms.width + c * terms.inner + k % terms.inner);
+            ++seen[static_cast<std::size_t>(cursor.offset())];
+          }
+        }
+      }
+      for (std::int64_t r = 0; r < terms.row_tiles; ++r) {
+        for (std::int64_t j = 0; j < terms.width; ++j) {
+          const bool mine = j / terms.inner == c;
+          ASSERT_EQ(seen[static_cast<std::size_t>(r * terms.width + j)], mine ? 1 : 0) << "channel " << c << " term " << j;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace actk

@@ -93,7 +93,9 @@ Backend maxout_forward(ConstTensorView x, TensorView y, MaxoutShape shape, Index
                        const Options& options = {});
 
 /// dx = dy routed to each group's arg-max, 0 elsewhere (dx += with options.accumulate). The
-/// arg-max comes from `indices` when given (x may then be empty), else is recomputed from x.
+/// arg-max comes from `indices` when given (x may then be empty), else is recomputed from x. An
+/// index outside [0, k) is an Error on the CPU backends; on `cuda`, where checking device memory
+/// would mean synchronizing, that group's gradient goes nowhere (its dx stays 0).
 Backend maxout_backward(ConstTensorView x, ConstIndexView indices, ConstTensorView dy, TensorView dx,
                         MaxoutShape shape, const Options& options = {});
 
