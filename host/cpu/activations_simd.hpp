@@ -256,14 +256,17 @@ struct Silu {
 struct Softplus {
   explicit Softplus(const ActivationParams& p)
       : beta_(splat(p.beta)), inverse_beta_(splat(1.0f / p.beta)), threshold_(splat(p.threshold)),
-        minus_log_beta_(splat(float(-std::log(double(p.beta))))),
-        minus_log_beta_lo_(splat(float(-std::log(double(p.beta)) - double(float(-std::log(double(p.beta))))))),
-        exact_inverse_(is_power_of_two(p.beta)) {}
+        minus_log_beta_(splat(float(-std::log(std::fabs(double(p.beta)))))),
+        minus_log_beta_lo_(splat(float(-std::log(std::fabs(double(p.beta))) -
+                                       double(float(-std::log(std::fabs(double(p.beta)))))))),
+        exact_inverse_(is_power_of_two(p.beta)),
+        negative_beta_(p.beta < 0) {}
   // log(1 + e^(beta x)) / beta = (max(bx, 0) + log1p(e^-|bx|)) / beta. Unless beta is a power of
   // two (1 by default), bx = beta x is carried as hi + lo (exact through an FMA) because e^bx
   // magnifies its rounding by |bx|. Beyond |bx| = 87, e^-|bx| is subnormal: ldexp rounds it once,
-  // and below bx = -87 the result is e^bx / beta = e^(bx - log beta) (log1p(t) = t to f32
-  // precision), one exp, so that a small beta does not magnify the subnormal's rounding.
+  // and below bx = -87 the result is e^bx / beta = +-e^(bx - log |beta|) (log1p(t) = t to f32
+  // precision), one exp, so that a small beta does not magnify the subnormal's rounding (a
+  // negative beta has its tail at large positive x, and a negative result).
   ACTK_SIMD_INLINE V forward(V x) const {
     const V bx = mul(beta_, x);
     const V bx_lo = fms(beta_, x, bx);  // beta x = bx + bx_lo exactly, where finite
@@ -288,7 +291,8 @@ struct Softplus {
       const V arg = max(hi, splat(kExpMin));
       const V arg_lo = select_or_zero(greater(hi, splat(kExpMin)), add(hi_error, add(bx_lo, minus_log_beta_lo_)));
       const ExpParts scaled = exp_parts(arg, arg_lo);  // arg <= -87 + 103.3: within exp's range
-      result = select(less(bx, splat(-87.0f)), ldexp(scaled.p, scaled.k), result);
+      const V magnitude = ldexp(scaled.p, scaled.k);
+      result = select(less(bx, splat(-87.0f)), negative_beta_ ? neg(magnitude) : magnitude, result);
     }
     return select(linear(x, bx), x, result);
   }
@@ -310,30 +314,21 @@ struct Softplus {
     return std::fabs(std::frexp(beta, &exponent)) == 0.5f;
   }
   V beta_, inverse_beta_, threshold_;
-  V minus_log_beta_, minus_log_beta_lo_;  ///< -log(beta) as hi + lo
+  V minus_log_beta_, minus_log_beta_lo_;  ///< -log |beta| as hi + lo
   bool exact_inverse_;
+  bool negative_beta_;
 };
 
 struct Mish {
   explicit Mish(const ActivationParams&) {}
   // tanh(log(1 + e)) = n / (n + 2) with e = e^x, n = e (e + 2): one exp, no log, no tanh.
   // mish = x e (e + 2) / (n + 2), with e's power of two applied last (x e^x is exact down to the
-  // smallest normal result). Above x = 20 the ratio is 1 to f32 precision.
+  // smallest normal result). Above x = 20 the ratio is 1 to f32 precision. Vectors within
+  // [-80, 20] (e^x normal, no clamp) take the short path; the others clamp, and scale with ldexp.
   ACTK_SIMD_INLINE V forward(V x) const {
-    const V xc = clamp(x, kExpMin, 20.0f);  // below kExpMin, mish rounds to -0 all the same
-    const ExpParts e = exp_parts(xc);
-    // ldexp_normal unless a lane is below -80 (e^x, then mish, near subnormal).
-    const bool tail = any(less(x, splat(-80.0f)));
-    const V ev = tail ? ldexp(e.p, e.k) : ldexp_normal(e.p, e.k);
-    const V e_plus_2 = add(ev, splat(2.0f));
-    const V d = fma(ev, e_plus_2, splat(2.0f));  // n + 2, rounded once
-    // For x >= 0, x (1 - 2 / (n + 2)): the quotient is at most 0.4 of the result, so its
-    // rounding counts less than in the product form (2 ulp -> 1 ulp). One division serves both
-    // forms: each lane divides the numerator of its own.
-    const Mask below_zero = less(x, zero());
-    const V q = div(select(below_zero, mul(times(xc, e.s), e_plus_2), add(xc, xc)), d);
-    const V negative = tail ? ldexp(q, e.k) : ldexp_normal(q, e.k);
-    return select(greater(x, splat(20.0f)), x, select(below_zero, negative, sub(xc, q)));
+    if (!any(mask_or(less(x, splat(-80.0f)), greater(x, splat(20.0f))))) return ratio<false>(x, x);
+    // below kExpMin, mish rounds to -0 all the same
+    return select(greater(x, splat(20.0f)), x, ratio<true>(x, clamp(x, kExpMin, 20.0f)));
   }
   // tanh(sp) + x sigma(x) sech^2(sp) = n / (n + 2) + 4 x e (1 + e) / (n + 2)^2.
   ACTK_SIMD_INLINE V derivative(V x) const {
