@@ -339,6 +339,22 @@ struct Mish {
     const V slope = mul(mul(mul(splat(4.0f), xc), mul(ev, add(one(), ev))), mul(q, q));
     return select(greater(x, splat(20.0f)), one(), fma(n, q, slope));
   }
+ private:
+  // mish(x) from xc, x clamped to [kExpMin, 20]; kTail: e^xc may be subnormal (ldexp).
+  template <bool kTail>
+  ACTK_SIMD_INLINE static V ratio(V x, V xc) {
+    const ExpParts e = exp_parts(xc);
+    const V ev = kTail ? ldexp(e.p, e.k) : ldexp_normal(e.p, e.k);
+    const V e_plus_2 = add(ev, splat(2.0f));
+    const V d = fma(ev, e_plus_2, splat(2.0f));  // n + 2, rounded once
+    // For x >= 0, x (1 - 2 / (n + 2)): the quotient is at most 0.4 of the result, so its
+    // rounding counts less than in the product form (2 ulp -> 1 ulp). One division serves both
+    // forms: each lane divides the numerator of its own.
+    const Mask below_zero = less(x, zero());
+    const V q = div(select(below_zero, mul(times(xc, e.s), e_plus_2), add(xc, xc)), d);
+    const V negative = kTail ? ldexp(q, e.k) : ldexp_normal(q, e.k);
+    return select(below_zero, negative, sub(xc, q));
+  }
 };
 
 struct Hardtanh {
