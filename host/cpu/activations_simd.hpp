@@ -3,7 +3,8 @@
 // kernels/activation_math.hpp: constructed from ActivationParams, forward(x), derivative(x), and
 // derivative_from_output(y) where the catalogue allows it. NaN inputs are not their concern: the
 // loop (kernels_simd.hpp) returns NaN for them. Infinities and the finite extremes are: every
-// functor returns the limit, never 0 * inf.
+// functor returns the limit, never 0 * inf. kComputeBound marks the activations whose forward pass
+// costs more arithmetic than a copy's memory traffic leaves time for (the loop's store policy).
 #pragma once
 
 #include <cmath>
@@ -134,6 +135,7 @@ struct Selu {
 };
 
 struct Celu {
+  static constexpr bool kComputeBound = true;
   explicit Celu(const ActivationParams& p) : alpha_(splat(p.alpha)) {}
   // x / alpha by division, not by a rounded reciprocal: one rounding less in the argument. Where
   // |x / alpha| < 2^-12, alpha expm1(x / alpha) = x (1 + z/2) to f32 precision: exact even when
@@ -152,6 +154,7 @@ struct Celu {
 };
 
 struct Gelu {
+  static constexpr bool kComputeBound = true;
   explicit Gelu(const ActivationParams&) {}
   // With m = |x| e^(-x^2/2) Q(|x|) = |x| Phi(-|x|): gelu = -m for x < 0 and x - m for x >= 0.
   // The power of two of e^(-x^2/2) is applied after the product with |x|, with ldexp for vectors
@@ -177,6 +180,7 @@ struct Gelu {
 };
 
 struct GeluTanh {
+  static constexpr bool kComputeBound = true;
   explicit GeluTanh(const ActivationParams&) {}
   static constexpr double kSqrt2OverPi = 0.79788456080286535587989211986876;
   static constexpr double kCubic = 0.044715;
@@ -254,6 +258,7 @@ struct Silu {
 };
 
 struct Softplus {
+  static constexpr bool kComputeBound = true;
   explicit Softplus(const ActivationParams& p)
       : beta_(splat(p.beta)), inverse_beta_(splat(1.0f / p.beta)), threshold_(splat(p.threshold)),
         minus_log_beta_(splat(float(-std::log(std::fabs(double(p.beta)))))),
@@ -320,6 +325,7 @@ struct Softplus {
 };
 
 struct Mish {
+  static constexpr bool kComputeBound = true;
   explicit Mish(const ActivationParams&) {}
   // tanh(log(1 + e)) = n / (n + 2) with e = e^x, n = e (e + 2): one exp, no log, no tanh.
   // mish = x e (e + 2) / (n + 2), with e's power of two applied last (x e^x is exact down to the
