@@ -388,8 +388,8 @@ INSTANTIATE_TEST_SUITE_P(Layout, CpuSoftplusSmallBeta, ::testing::ValuesIn(cpu::
                          [](const ::testing::TestParamInfo<cpu::Isa>& info) { return std::string(cpu::isa_name(info.param)); });
 
 // ACTK_CPU_ISA=<name> forces an instruction set the machine supports for the whole process. CTest
-// runs this test once more with portable and with avx2 (tests/CMakeLists.txt); without the
-// variable, the best supported set is active.
+// runs this test once more with each name (tests/CMakeLists.txt); without the variable, the best
+// supported set is active.
 TEST(CpuIsa, EnvironmentChoosesTheInstructionSet) {
   cpu::Isa best = cpu::Isa::portable;
   for (const cpu::Isa isa : cpu::kAllIsas) {
