@@ -25,6 +25,7 @@
 
 #include "actk/actk.hpp"
 #include "bench/registry.hpp"
+#include "host/cpu/cpu_kernels.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -441,6 +442,8 @@ void run_row(benchmark::State& state, Activation activation, Pass pass, Row row,
 }  // namespace
 
 void register_cpu_benchmarks() {
+  // The cpu rows' instruction set (ACTK_CPU_ISA chooses another), in the report's context.
+  benchmark::AddCustomContext("actk_cpu_isa", cpu::isa_name(cpu::active_isa()));
   const Pass passes[] = {Pass::forward, Pass::backward, Pass::backward_from_output, Pass::forward_backward};
   const Row rows[] = {Row::cpu, Row::onednn, Row::copy, Row::textbook, Row::reference};
   for (const Pass pass : passes) {
