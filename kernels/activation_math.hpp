@@ -364,14 +364,18 @@ struct Softplus {
   ACTK_HOST_DEVICE explicit Softplus(const ActivationParams& p) : beta(p.beta), threshold(p.threshold) {}
 
   // beta x is carried as hi + lo: in the negative tail log(1 + e^b) ~ e^b turns the rounding of
-  // beta x into a relative error |b| times larger. The threshold test is exact too.
-  ACTK_HOST_DEVICE bool linear(detail::Expansion<T> b) const {
-    return b.hi > threshold || (b.hi == threshold && b.lo > T(0));
+  // beta x into a relative error |b| times larger. The threshold test is exact too, also where
+  // beta x is below the smallest subnormal (hi = lo = 0, a subnormal beta: a fuzz finding): its
+  // sign is then the sign of beta times that of x.
+  ACTK_HOST_DEVICE bool linear(detail::Expansion<T> b, T x) const {
+    if (b.hi != threshold) return b.hi > threshold;
+    if (b.lo != T(0)) return b.lo > T(0);
+    return b.hi == T(0) && x != T(0) && (x > T(0)) == (beta > T(0));
   }
   // softplus(b) = max(b, 0) + log1p(e^-|b|), and softplus(hi + lo) = softplus(hi) + sigma(hi) lo.
   ACTK_HOST_DEVICE T forward(T x) const {
     const detail::Expansion<T> b = detail::two_product(beta, x);
-    if (linear(b)) return x;
+    if (linear(b, x)) return x;
     if (b.hi < T(-40)) return tail(b);
     const detail::Logistic<T> s = detail::logistic(b.hi);
     const T unit = (b.hi > T(0) ? b.hi : T(0)) + std::log1p(s.t) + b.lo * s.p();
@@ -379,7 +383,7 @@ struct Softplus {
   }
   ACTK_HOST_DEVICE T derivative(T x) const {
     const detail::Expansion<T> b = detail::two_product(beta, x);
-    return linear(b) ? T(1) : detail::logistic(b.hi).p();
+    return linear(b, x) ? T(1) : detail::logistic(b.hi).p();
   }
   // Below b = -40, log1p(e^b) = e^b to working precision and softplus = e^b / beta. With a small
   // beta that quotient is normal where e^b alone is subnormal (beta = 2^-55, b = -100: a fuzz

@@ -384,6 +384,37 @@ TEST_P(CpuSoftplusSmallBeta, MatchesReference) {
   }
 }
 
+// softplus's threshold test where beta x is below the smallest subnormal (a fuzz finding: beta =
+// 2^-127, threshold 0, x = 2^-95): the exact product is positive, so the result is x, not
+// log(2) / beta = 1.2e38. Forward and backward, every instruction set.
+TEST_P(CpuSoftplusSmallBeta, ThresholdTestWhereTheProductVanishes) {
+  ACTK_SKIP_UNLESS_SUPPORTED(GetParam());
+  const IsaScope scope(GetParam());
+  for (const float beta : {0x1.0043fcp-127f, -0x1p-140f}) {
+    ActivationParams params;
+    params.beta = beta;
+    params.threshold = 0;
+    const std::vector<double> values = {0x1p-95, -0x1p-95, 0x1p-130, -0x1p-20, 0.0, 3.0, -3.0};
+    for (const DType dtype : {DType::f32, DType::bf16}) {
+      const HostBuffer x(dtype, values);
+      for (const Pass pass : {Pass::forward, Pass::backward}) {
+        const HostBuffer dy(dtype, std::vector<double>(values.size(), 1.0));
+        Options options = on(Backend::cpu);
+        options.params = params;
+        const testing::PassResult got = testing::run_pass(Activation::softplus, pass, x, dy, options);
+        options.backend = Backend::reference;
+        const testing::PassResult want = testing::run_pass(Activation::softplus, pass, x, dy, options);
+        const HostBuffer& g = pass == Pass::forward ? got.y : got.dx;
+        const HostBuffer& w = pass == Pass::forward ? want.y : want.dx;
+        const validation::Comparison c = validation::compare(dtype, g.data(), w.data(), pass == Pass::forward ? nullptr : dy.data(),
+                                                             x.count(), validation::tolerance(Activation::softplus, dtype, pass, Backend::cpu));
+        EXPECT_TRUE(c.passed()) << "beta " << beta << " " << dtype_name(dtype) << " " << pass_name(pass) << ": "
+                                << validation::describe_element(dtype, x.data(), g.data(), w.data(), c.worst_index);
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Layout, CpuSoftplusSmallBeta, ::testing::ValuesIn(cpu::kAllIsas),
                          [](const ::testing::TestParamInfo<cpu::Isa>& info) { return std::string(cpu::isa_name(info.param)); });
 

@@ -308,9 +308,14 @@ struct Softplus {
 
  private:
   // beta x > threshold on the exact product (as the reference and the functors test it): the
-  // rounded bx decides, but for a tie with the threshold, where the product's rounding error does.
+  // rounded bx decides, but for a tie with the threshold, where the product's rounding error does,
+  // or, where the product is below the smallest subnormal (bx = 0 and no error left: a subnormal
+  // beta), the signs of beta and x.
   ACTK_SIMD_INLINE Mask linear(V x, V bx) const {
-    const Mask tie = mask_and(equal(bx, threshold_), greater(fms(beta_, x, bx), zero()));
+    const V error = fms(beta_, x, bx);
+    const Mask positive_product = negative_beta_ ? less(x, zero()) : greater(x, zero());
+    const Mask vanished = mask_and(equal(bx, zero()), mask_and(equal(error, zero()), positive_product));
+    const Mask tie = mask_and(equal(bx, threshold_), mask_or(greater(error, zero()), vanished));
     return mask_or(greater(bx, threshold_), tie);
   }
   // Dividing by beta = 1 (the default) or another power of two is multiplying by its exact inverse.
@@ -321,7 +326,7 @@ struct Softplus {
   V beta_, inverse_beta_, threshold_;
   V minus_log_beta_, minus_log_beta_lo_;  ///< -log |beta| as hi + lo
   bool exact_inverse_;
-  bool negative_beta_;
+  bool negative_beta_;  ///< beta is never 0
 };
 
 struct Mish {
