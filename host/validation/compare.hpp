@@ -54,9 +54,17 @@ Comparison compare(DType dtype, const void* got, const void* want, const void* d
 /// Compares sums (dweight, dbias) against the reference's: within 4 ulp, plus 8 eps * sum_abs[i]
 /// (eps of the compute type, sum_abs the sum of the terms' magnitudes), plus the backward passes'
 /// absolute floor once per term (`terms` per sum): each term carries its own error, whatever the
-/// summation order, and near f's roots that error is absolute, not relative.
+/// summation order, and near f's roots that error is absolute, not relative. NaN and infinity must
+/// match, except that infinity is one ulp past the largest finite value (as in compare()).
 Comparison compare_sums(DType dtype, const void* got, const void* want, const std::vector<double>& sum_abs,
                         std::int64_t count, std::int64_t terms);
+
+/// As above, with each term's absolute floor scaled as compare() scales a backward pass's, by
+/// max(1, |dy|) of the term's upstream gradient: `floor_terms[i]` is the sum over sum i's terms of
+/// max(1, |dy|) (the count of its terms when every |dy| <= 1). For sums of backward-pass outputs
+/// whose upstream gradients may be large (dbias = the column sums of dx = dy * f'(x + b)).
+Comparison compare_sums(DType dtype, const void* got, const void* want, const std::vector<double>& sum_abs,
+                        std::int64_t count, const std::vector<double>& floor_terms);
 
 /// Merges two comparisons of the same output (counts add, maxima combine).
 void merge(Comparison& into, const Comparison& part);
