@@ -115,8 +115,22 @@ Backend prelu(const char* name, ConstTensorView x, ConstTensorView weight, Const
                          shape.rows, shape.channels, shape.inner, weight.count != 1, options.accumulate && backward,
                          options.stream};
   if (!backward) call.dy = call.dx = call.dweight = nullptr;
+  // One weight ignores the layout: the backends see rows x 1 x (channels x inner), one channel, and
+  // keep no per-channel partial sums (8 TiB of them for an empty call of 2^40 channels).
+  if (!call.per_channel) {
+    call.inner = x.count == 0 ? 0 : call.channels * call.inner;
+    call.channels = 1;
+  }
   // With no elements, dweight is still a (zero) sum: written unless accumulating.
   if (x.count == 0 && !(backward && weight.count > 0)) return backend;
+  // No elements, only the zero sums to write. The backends tell backward from forward by a non-null
+  // dx, which an empty view need not have: give them dweight's address (non-null, in the call's
+  // memory space), never accessed as dx or dy then. And no rows: their loops run over rows x
+  // channels, which an empty inner axis leaves as large as the shape says (2^40 channels).
+  if (backward && x.count == 0) {
+    call.dy = call.dx = call.dweight;
+    call.rows = 0;
+  }
   return run(check, backend, call, detail::reference_prelu, detail::cpu_prelu);
 }
 
@@ -197,6 +211,17 @@ Backend gated(const char* name, Activation activation, ConstMatrixView gate, Con
     if (m.rows > 1 && m.row_stride < m.cols) {
       check.fail(names[i], "row_stride " + std::to_string(m.row_stride) + " is less than cols " + std::to_string(m.cols));
     }
+    // rows x cols elements, spanning (rows - 1) x row_stride + cols, must have 64-bit byte offsets:
+    // no larger view can exist, and the checks below would overflow computing its extent.
+    const std::int64_t before_last = m.rows > 1 ? checked_product(m.rows - 1, m.row_stride) : 0;
+    const std::int64_t span = before_last < 0 || before_last > std::numeric_limits<std::int64_t>::max() - m.cols
+                                  ? -1
+                                  : before_last + m.cols;
+    if (checked_product(m.rows, m.cols) < 0 || span < 0 ||
+        checked_product(span, static_cast<std::int64_t>(dtype_size(m.dtype))) < 0) {
+      check.fail(names[i], "rows " + std::to_string(m.rows) + ", cols " + std::to_string(m.cols) + ", row_stride " +
+                               std::to_string(m.row_stride) + ": the view spans more than 2^63 bytes");
+    }
     args[n] = matrix_arg(names[i], m, i >= 3);
     check_view(check, args[n], m.dtype, "gate", gate.dtype);
     ++n;
@@ -248,6 +273,9 @@ Backend bias_pass(const char* name, Activation activation, ConstTensorView x, Co
                         backward ? nullptr : y.data, backward ? dx.data : nullptr, backward ? dbias.data : nullptr,
                         channels > 0 ? x.count / channels : 0, channels, options.accumulate && backward,
                         options.stream};
+  // As for PReLU: the backends tell backward from forward by a non-null dy (and use dx), which
+  // empty views need not have; dbias's address is never accessed through them with no elements.
+  if (backward && x.count == 0) call.dy = call.dx = call.dbias;
   return run(check, backend, call, detail::reference_bias, detail::cpu_bias);
 }
 
