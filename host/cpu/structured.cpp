@@ -7,12 +7,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "host/backend.hpp"
 #include "host/cpu/convert.hpp"
 #include "host/cpu/cpu_kernels.hpp"
 #include "host/dtype_visit.hpp"
+#include "host/reference_math.hpp"
 
 namespace actk::detail {
 namespace {
@@ -30,6 +33,35 @@ using cpu::widen;
 template <class T>
 void put(T& out, Compute<T> value, bool accumulate) {
   out = narrow<T>(accumulate ? widen(out) + value : value);
+}
+
+// Writes a * b to `out`, or adds it to what is there rounding once, as the elementwise kernels'
+// fma(dy, f'(x), dx) does: rounding a * b first could overflow where old + a * b does not (dy f'
+// past the range, added to a dx of the other sign), and cancellation would magnify its rounding.
+// In f32 compute, a * b is exact in double and the sum rounds once there (then to f32: that
+// double rounding is off by at most a unit in the last place, in the rare halfway cases); in f64,
+// by fma.
+template <class T>
+T product(T old, Compute<T> a, Compute<T> b, bool accumulate) {
+  using C = Compute<T>;
+  if (!accumulate) return narrow<T>(a * b);
+  if constexpr (std::is_same_v<C, double>) {
+    return narrow<T>(std::fma(a, b, widen(old)));
+  } else {
+    return narrow<T>(static_cast<C>(static_cast<double>(widen(old)) + static_cast<double>(a) * static_cast<double>(b)));
+  }
+}
+template <class T>
+void put_product(T& out, Compute<T> a, Compute<T> b, bool accumulate) {
+  out = product(out, a, b, accumulate);
+}
+
+// Writes a sum formed in double to `out`, or adds it to what is there in double: narrowing the sum
+// to the compute type first would overflow where the sum plus the old value does not (a dbias of
+// 5.9e38 added to -3.1e38 in f32).
+template <class T>
+void put_sum(T& out, double sum, bool accumulate) {
+  out = narrow<T>(static_cast<Compute<T>>(accumulate ? static_cast<double>(widen(out)) + sum : sum));
 }
 
 // Runs one pass of an elementwise activation over n compute-type values with the fast kernels.
@@ -54,21 +86,29 @@ struct Block {
   std::int64_t r0, r1, c0, c1, i0, i1;
 };
 
-// Fixed blocks for a per-channel reduction: with many channels, one block per channel range
-// (each channel then summed whole, in order, by one thread); with few, at most kMaxBlocks blocks
-// of rows, or of the inner axis when there are fewer rows than that. The split depends on the
-// shape only, so the sums' bits do not depend on the thread count.
+// Fixed blocks for a per-channel reduction: blocks of whole rows where there are rows enough
+// (each block sweeps its rows contiguously, with partial sums for every channel: at most
+// kPartialBudget of them over all blocks); else, with many channels, one block per channel range
+// (each channel then summed whole, in order, by one thread); else blocks of the inner axis. The
+// split depends on the shape only, so the sums' bits do not depend on the thread count.
 constexpr std::int64_t kMaxBlocks = 64;
+constexpr std::int64_t kMinRowBlocks = 16;
+constexpr std::int64_t kPartialBudget = std::int64_t{1} << 21;
 
 std::vector<Block> reduction_blocks(std::int64_t rows, std::int64_t channels, std::int64_t inner) {
   std::vector<Block> blocks;
-  if (channels >= kMaxBlocks) {
+  // No rows: nothing to sum, every channel's sum is 0 (and the row split below would divide by 0).
+  if (rows == 0) return blocks;
+  const std::int64_t row_blocks =
+      std::min({kMaxBlocks, rows, std::max<std::int64_t>(1, kPartialBudget / std::max<std::int64_t>(1, channels))});
+  if (channels >= kMaxBlocks && row_blocks < kMinRowBlocks) {
     for (std::int64_t b = 0; b < kMaxBlocks; ++b) {
       blocks.push_back({0, rows, channels * b / kMaxBlocks, channels * (b + 1) / kMaxBlocks, 0, inner});
     }
-  } else if (rows >= kMaxBlocks || inner == 1) {
-    const std::int64_t count = std::min(rows, kMaxBlocks);
-    for (std::int64_t b = 0; b < count; ++b) blocks.push_back({rows * b / count, rows * (b + 1) / count, 0, channels, 0, inner});
+  } else if (rows >= kMinRowBlocks || inner == 1) {
+    for (std::int64_t b = 0; b < row_blocks; ++b) {
+      blocks.push_back({rows * b / row_blocks, rows * (b + 1) / row_blocks, 0, channels, 0, inner});
+    }
   } else {
     const std::int64_t per_row = std::min(inner, (kMaxBlocks + rows - 1) / rows);
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -87,10 +127,15 @@ template <class Visit>
 void reduce_by_channel(std::int64_t rows, std::int64_t channels, std::int64_t inner, std::vector<double>& sums,
                        Visit&& visit) {
   const std::vector<Block> blocks = reduction_blocks(rows, channels, inner);
-  std::vector<double> partials(blocks.size() * static_cast<std::size_t>(channels), 0.0);
+  // Kept by the calling thread from call to call: a fresh buffer of megabytes is a fresh mapping,
+  // and its page faults cost a fifth of a backward pass over 2^24 elements. The OpenMP threads
+  // reach it through `partials` (under their own names they would find buffers of their own).
+  thread_local std::vector<double> buffer;
+  buffer.assign(blocks.size() * static_cast<std::size_t>(channels), 0.0);
+  double* const partials = buffer.data();
   const auto block_count = static_cast<std::int64_t>(blocks.size());
 #pragma omp parallel for schedule(static) num_threads(threads_for(rows * channels * inner))
-  for (std::int64_t b = 0; b < block_count; ++b) visit(blocks[b], partials.data() + b * channels);
+  for (std::int64_t b = 0; b < block_count; ++b) visit(blocks[b], partials + b * channels);
   sums.assign(static_cast<std::size_t>(channels), 0.0);
   for (std::int64_t b = 0; b < block_count; ++b) {
     for (std::int64_t c = 0; c < channels; ++c) sums[c] += partials[b * channels + c];
@@ -131,7 +176,11 @@ void prelu(const PreluCall& call) {
           const C g = widen(dy[i]);
           const bool positive = v > C(0);
           if (!positive) sum += static_cast<double>(g) * static_cast<double>(v);  // a NaN x propagates
-          put(dx[i], positive ? g : v != v ? v : g * w, call.accumulate);
+          if (positive || v != v) {
+            put(dx[i], positive ? g : v, call.accumulate);
+          } else {
+            put_product(dx[i], g, w, call.accumulate);
+          }
         }
         partial[c] += sum;
       }
@@ -139,11 +188,11 @@ void prelu(const PreluCall& call) {
   });
   T* dweight = static_cast<T*>(call.dweight);
   if (call.per_channel) {
-    for (std::int64_t c = 0; c < call.channels; ++c) put(dweight[c], static_cast<C>(sums[c]), call.accumulate);
+    for (std::int64_t c = 0; c < call.channels; ++c) put_sum(dweight[c], sums[c], call.accumulate);
   } else {
     double total = 0.0;
     for (double s : sums) total += s;
-    put(dweight[0], static_cast<C>(total), call.accumulate);
+    put_sum(dweight[0], total, call.accumulate);
   }
 }
 
@@ -182,6 +231,49 @@ void maxout(const MaxoutCall& call) {
 
 // ---- Gated ----------------------------------------------------------------------------------
 
+// The slow paths of the gated ops, for the few elements where the fast kernels' act(gate) or
+// act'(gate) is too far below 1 for the product with a large `up` (and dy): one element in double
+// (long double for f64 data) with the reference's math (host/reference_math.hpp), rounded once.
+//  - Forward, act(gate) below the smallest normal value: its rounding to the compute type is then
+//    an absolute error (down to 0 where it underflows), within act's own contract but up to
+//    2^-149 |up| in y = act(gate) * up, far from the few ulp y is held to (geglu at gate = 1e-309,
+//    up = 1e289: 28 ulp; swiglu at gate = -110, up = 1e38: 0 for -2e-8).
+//  - Backward, dgate = dy * up * act'(gate) (plus the old dgate) overflowed although every input
+//    is finite: the f32 kernels' act' (sigmoid, gelu, gelu_tanh, silu) stands in for its own tail,
+//    below 2^-117, with a value within the contract's absolute floor but not relatively close,
+//    which dy * up, up to 1e77, made an infinity where the product is finite (often 0).
+template <class C>
+using SlowType = std::conditional_t<std::is_same_v<C, double>, long double, double>;
+
+template <class C>
+SlowType<C> reference_at(Activation activation, const ActivationParams& params, C gate, bool derivative) {
+  using R = SlowType<C>;
+  const R x = static_cast<R>(gate);
+  switch (activation) {
+#define ACTK_GATED_SLOW_CASE(id, Functor, params_mask, from_output) \
+  case Activation::id:                                              \
+    return derivative ? reference::Functor::derivative(x, params) : reference::Functor::forward(x, params);
+    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_GATED_SLOW_CASE)
+#undef ACTK_GATED_SLOW_CASE
+    default: return std::numeric_limits<R>::quiet_NaN();  // only elementwise activations gate
+  }
+}
+
+template <class C>
+C gated_y_slow(Activation activation, const ActivationParams& params, C gate, C up) {
+  return static_cast<C>(reference_at(activation, params, gate, false) * static_cast<SlowType<C>>(up));
+}
+
+// Writes (or adds to `out`, rounding once) dy * up * act'(gate).
+template <class T, class C>
+void gated_dgate_slow(Activation activation, const ActivationParams& params, C gate, C up, C dy, T& out,
+                      bool accumulate) {
+  using R = SlowType<C>;
+  R value = static_cast<R>(dy) * static_cast<R>(up) * reference_at(activation, params, gate, true);
+  if (accumulate) value += static_cast<R>(widen(out));
+  out = narrow<T>(static_cast<C>(value));
+}
+
 template <class T>
 void gated(const GatedCall& call) {
   using C = Compute<T>;
@@ -200,7 +292,16 @@ void gated(const GatedCall& call) {
     if (!backward) {
       run_activation<C>(call.activation, call.params, Pass::forward, g, nullptr, activated, nullptr, n);
       T* y = static_cast<T*>(call.y.data) + r * call.y.stride + c0;
-      for (std::int64_t i = 0; i < n; ++i) y[i] = narrow<T>(activated[i] * widen(up[i]));
+      for (std::int64_t i = 0; i < n; ++i) {
+        const C u = widen(up[i]);
+        C value = activated[i] * u;
+        // relu's zeros and subnormals are exact: only the other gates' need the slow path.
+        if (std::fabs(activated[i]) < std::numeric_limits<C>::min() && std::fabs(u) > C(1) && std::isfinite(u) &&
+            std::isfinite(g[i]) && call.activation != Activation::relu) {
+          value = gated_y_slow(call.activation, call.params, g[i], u);
+        }
+        y[i] = narrow<T>(value);
+      }
       continue;
     }
     // d/dgate = dy * (up * act'(gate)): the elementwise backward with `up` as its upstream
@@ -213,8 +314,14 @@ void gated(const GatedCall& call) {
     T* dup_out = static_cast<T*>(call.dup.data) + r * call.dup.stride + c0;
     for (std::int64_t i = 0; i < n; ++i) {
       const C upstream = widen(dy[i]);
-      put(dgate_out[i], upstream * dgate[i], call.accumulate);
-      put(dup_out[i], upstream * activated[i], call.accumulate);
+      const T fast = product(dgate_out[i], upstream, dgate[i], call.accumulate);
+      if (!std::isfinite(widen(fast)) && std::isfinite(upstream) && std::isfinite(scaled[i]) && std::isfinite(g[i]) &&
+          (!call.accumulate || std::isfinite(widen(dgate_out[i])))) {
+        gated_dgate_slow(call.activation, call.params, g[i], scaled[i], upstream, dgate_out[i], call.accumulate);
+      } else {
+        dgate_out[i] = fast;
+      }
+      put_product(dup_out[i], upstream, activated[i], call.accumulate);
     }
   }
 }
@@ -229,9 +336,20 @@ void bias(const BiasCall& call) {
   const T* x = static_cast<const T*>(call.x);
   const T* b = static_cast<const T*>(call.bias);
   const std::int64_t channels = call.channels;
+  // Calls run(i0, i1, c) for the stretches [i0, i1) of n elements starting at channel c0 that do
+  // not wrap around to channel 0 (c: the channel of i0), so that the loops over them vectorize.
+  auto for_each_stretch = [channels](std::int64_t c0, std::int64_t n, auto&& run) {
+    for (std::int64_t i = 0, c = c0; i < n; c = 0) {
+      const std::int64_t end = std::min(n, i + channels - c);
+      run(i, end, c);
+      i = end;
+    }
+  };
   // z = x + b in the compute type for elements [e0, e0 + n), which start at channel c0.
   auto load_z = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, C* z) {
-    for (std::int64_t i = 0, c = c0; i < n; ++i, c = c + 1 == channels ? 0 : c + 1) z[i] = widen(x[e0 + i]) + widen(b[c]);
+    for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
+      for (std::int64_t i = i0; i < i1; ++i) z[i] = widen(x[e0 + i]) + widen(b[c + (i - i0)]);
+    });
   };
   if (!call.dy) {
     const std::int64_t count = call.rows * channels;
@@ -250,15 +368,17 @@ void bias(const BiasCall& call) {
   const T* dy = static_cast<const T*>(call.dy);
   T* dx = static_cast<T*>(call.dx);
   // dx for elements [e0, e0 + n) starting at channel c0, adding each gradient to partial[channel].
+  // f'(z) from the elementwise kernel (dy = 1), then dy f'(z) as it forms it: the same bits, and
+  // accumulation can round once (put_product) while the sums take the gradient alone.
   auto backward_run = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, double* partial) {
-    C z[kChunk], g[kChunk], d[kChunk];
+    C z[kChunk], ones[kChunk], d[kChunk];
     load_z(e0, c0, n, z);
-    for (std::int64_t i = 0; i < n; ++i) g[i] = widen(dy[e0 + i]);
-    run_activation<C>(call.activation, call.params, Pass::backward, z, g, nullptr, d, n);
-    for (std::int64_t i = 0, c = c0; i < n; ++i, c = c + 1 == channels ? 0 : c + 1) {
-      partial[c] += d[i];
-      put(dx[e0 + i], d[i], call.accumulate);
-    }
+    std::fill(ones, ones + n, C(1));
+    run_activation<C>(call.activation, call.params, Pass::backward, z, ones, nullptr, d, n);
+    for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
+      for (std::int64_t i = i0; i < i1; ++i) partial[c + (i - i0)] += widen(dy[e0 + i]) * d[i];
+    });
+    for (std::int64_t i = 0; i < n; ++i) put_product(dx[e0 + i], widen(dy[e0 + i]), d[i], call.accumulate);
   };
   std::vector<double> sums;
   reduce_by_channel(call.rows, channels, 1, sums, [&](const Block& block, double* partial) {
@@ -275,7 +395,7 @@ void bias(const BiasCall& call) {
     }
   });
   T* dbias = static_cast<T*>(call.dbias);
-  for (std::int64_t c = 0; c < channels; ++c) put(dbias[c], static_cast<C>(sums[c]), call.accumulate);
+  for (std::int64_t c = 0; c < channels; ++c) put_sum(dbias[c], sums[c], call.accumulate);
 }
 
 }  // namespace
