@@ -104,6 +104,106 @@ TEST_P(Structured, PreluMatchesTheReference) {
   }
 }
 
+TEST_P(Structured, ReductionsOverNoRows) {
+  // No rows (the fuzzer's findings): dweight and dbias are sums of no terms, 0, or unchanged when
+  // accumulating, also when x, dy and dx are null empty views. The backends took a null dx (dy)
+  // for a forward call and wrote no sums; and the cpu backend's row split divided by the row
+  // count when there was an inner axis (undefined behaviour: the sanitize preset reports it).
+  const HostBuffer w = random_buffer(dtype(), 3, 17);
+  const HostBuffer old(dtype(), std::vector<double>{1.5, -2.0, 0.25}), zeros(dtype(), 3);
+  Options accumulate = on(backend());
+  accumulate.accumulate = true;
+  const ConstTensorView none(nullptr, dtype(), 0);
+  const TensorView none_out(nullptr, dtype(), 0);
+  HostBuffer scratch(dtype(), 24), grad(dtype(), 24);
+  for (const Options& options : {on(backend()), accumulate}) {
+    const HostBuffer& want = options.accumulate ? old : zeros;
+    for (const bool null_views : {true, false}) {
+      const ConstTensorView x = null_views ? none : ConstTensorView(scratch.data(), dtype(), 0);
+      const TensorView dx = null_views ? none_out : TensorView(grad.data(), dtype(), 0);
+      const std::string what = std::string(options.accumulate ? "accumulating" : "overwriting") +
+                               (null_views ? ", null views" : ", empty views");
+      HostBuffer dw = old;
+      prelu_backward(x, w.view(), x, dx, dw.view(), {0, 3, 4}, options);
+      EXPECT_TRUE(dw == want) << "prelu dweight, " << what;
+      HostBuffer db = old;
+      backward_bias(Activation::gelu, x, w.view(), x, dx, db.view(), options);
+      EXPECT_TRUE(db == want) << "dbias, " << what;
+      // No elements, a huge channel count and one weight: the backends looped over rows x
+      // channels (2^42 iterations of nothing), and the cpu backend allocated per-channel sums.
+      for (const PreluShape& huge : {PreluShape{4, std::int64_t{1} << 40, 0}, PreluShape{0, std::int64_t{1} << 40, 4}}) {
+        HostBuffer dw1(dtype(), std::vector<double>{1.5});
+        prelu_backward(x, ConstTensorView(w.data(), dtype(), 1), x, dx, dw1.view(), huge, options);
+        EXPECT_EQ(dw1.at(0), options.accumulate ? 1.5 : 0.0) << "prelu dweight, huge empty shape, " << what;
+      }
+    }
+  }
+}
+
+TEST_P(Structured, AccumulatedSumsAreAddedBeforeRounding) {
+  // The fuzzer's finding: the cpu backend rounded dbias and dweight (sums formed in double) to the
+  // compute type before adding the old value: 1.3 x the largest f32 added to -0.6 x it gave inf.
+  const double top = dtype() == DType::f16 ? 65504 : dtype() == DType::bf16 ? 0x1.fep127
+                   : dtype() == DType::f32 ? 0x1.fffffep127 : 0x1p1020;  // f64: sums in f64, no narrowing
+  Options accumulate = on(backend());
+  accumulate.accumulate = true;
+  const HostBuffer x(dtype(), std::vector<double>{-1, -1, -1}), zero(dtype(), std::vector<double>{0});
+  const HostBuffer dy(dtype(), std::vector<double>{0.9 * top, 0.9 * top, -0.5 * top});
+  const HostBuffer old(dtype(), std::vector<double>{-0.6 * top}), w(dtype(), std::vector<double>{0.25});
+  const std::vector<double> sum_abs = {2.3 * top};
+  HostBuffer dx(dtype(), 3), dx_ref(dtype(), 3), db = old, db_ref = old;
+  backward_bias(Activation::identity, x.view(), zero.view(), dy.view(), dx.view(), db.view(), accumulate);
+  Options reference = accumulate;
+  reference.backend = Backend::reference;
+  backward_bias(Activation::identity, x.view(), zero.view(), dy.view(), dx_ref.view(), db_ref.view(), reference);
+  EXPECT_TRUE(std::isfinite(db.at(0))) << db.at(0);
+  expect_sums_agree(db, db_ref, sum_abs, 3, "dbias");
+  HostBuffer dw = old, dw_ref = old;
+  const HostBuffer minus_dy(dtype(), std::vector<double>{-0.9 * top, -0.9 * top, 0.5 * top});
+  prelu_backward(x.view(), w.view(), minus_dy.view(), dx.view(), dw.view(), {1, 1, 3}, accumulate);
+  prelu_backward(x.view(), w.view(), minus_dy.view(), dx_ref.view(), dw_ref.view(), {1, 1, 3}, reference);
+  EXPECT_TRUE(std::isfinite(dw.at(0))) << dw.at(0);
+  expect_sums_agree(dw, dw_ref, sum_abs, 3, "dweight");
+}
+
+TEST_P(Structured, AccumulatedGradientsRoundOnce) {
+  // The fuzzer's finding: the cpu backend's structured calls formed dy * f' (dy * w, dy * act) in
+  // the compute type and then added the old dx, where the elementwise kernels fma: a product past
+  // the range, added to an old value of the other sign, gave inf for a finite result.
+  const double top = dtype() == DType::f16 ? 65504 : dtype() == DType::bf16 ? 0x1.fep127
+                   : dtype() == DType::f32 ? 0x1.fffffep127 : 0x1.fffffffffffffp1023;
+  Options accumulate = on(backend()), reference = on(Backend::reference);
+  accumulate.accumulate = reference.accumulate = true;
+  const HostBuffer old(dtype(), std::vector<double>{-0.75 * top, -0.75 * top});
+  auto agree = [&](const HostBuffer& got, const HostBuffer& want, const HostBuffer& dy, Activation judged,
+                   const std::string& what) {
+    EXPECT_TRUE(std::isfinite(got.at(0)) && std::isfinite(got.at(1))) << what << ": " << got.at(0) << " " << got.at(1);
+    expect_agree(got, want, &dy, judged, Pass::backward, backend(), what);
+  };
+  // Bias: selu' = 1.0507 for x > 0.
+  const HostBuffer x(dtype(), std::vector<double>{1, 2}), b(dtype(), std::vector<double>{0, 0});
+  const HostBuffer dy(dtype(), std::vector<double>{0.99 * top, 0.99 * top});
+  HostBuffer dx = old, dx_ref = old, db(dtype(), 2), db_ref(dtype(), 2);
+  backward_bias(Activation::selu, x.view(), b.view(), dy.view(), dx.view(), db.view(), accumulate);
+  backward_bias(Activation::selu, x.view(), b.view(), dy.view(), dx_ref.view(), db_ref.view(), reference);
+  agree(dx, dx_ref, dy, Activation::selu, "bias dx");
+  // PReLU: dy * w with w = 2 for x <= 0.
+  const HostBuffer negative(dtype(), std::vector<double>{-1, -2}), w(dtype(), std::vector<double>{2});
+  const HostBuffer half(dtype(), std::vector<double>{0.6 * top, 0.6 * top});
+  HostBuffer px = old, px_ref = old, dw(dtype(), 1), dw_ref(dtype(), 1);
+  prelu_backward(negative.view(), w.view(), half.view(), px.view(), dw.view(), {1, 1, 2}, accumulate);
+  prelu_backward(negative.view(), w.view(), half.view(), px_ref.view(), dw_ref.view(), {1, 1, 2}, reference);
+  agree(px, px_ref, half, Activation::leaky_relu, "prelu dx");
+  // Gated: dup = dy * act(gate) with act(gate) = 2 (reglu).
+  const HostBuffer gate(dtype(), std::vector<double>{2, 2}), up(dtype(), std::vector<double>{0.5, 0.5});
+  HostBuffer dgate = old, dup = old, dgate_ref = old, dup_ref = old;
+  auto view = [&](const HostBuffer& m) { return ConstMatrixView(m.data(), dtype(), 1, 2, 2); };
+  auto out = [&](HostBuffer& m) { return MatrixView(m.data(), dtype(), 1, 2, 2); };
+  gated_backward(Activation::reglu, view(gate), view(up), view(half), out(dgate), out(dup), accumulate);
+  gated_backward(Activation::reglu, view(gate), view(up), view(half), out(dgate_ref), out(dup_ref), reference);
+  agree(dup, dup_ref, half, Activation::reglu, "reglu dup");
+}
+
 TEST_P(Structured, PreluWeightGradientIsDeterministic) {
   const PreluShape shape{16, 3, 4001};
   const std::int64_t n = shape.rows * shape.channels * shape.inner;
@@ -204,6 +304,67 @@ TEST_P(Structured, GatedMatchesTheReferenceOnConcatenatedRows) {
   }
 }
 
+TEST_P(Structured, GatedGateGradientIsFiniteWhereItsProductIs) {
+  // The fuzzer's finding: the f32 kernels' act' far in a gate's negative tail is a stand-in within
+  // the contract's absolute floor (silu' = -1.4e-36 for every gate below -87, where the true value
+  // underflows), and dy * up, up to 1e77, made dgate = -inf of it where the product is finite (0).
+  const double top = dtype() == DType::f16 ? 65504 : dtype() == DType::f64 ? 1e300 : 3e38;
+  const std::vector<double> gates = {-top, -1e4, -200, -104, -95, -88, -86, -20, -1, 0.5, 3};
+  const std::int64_t n = static_cast<std::int64_t>(gates.size());
+  const HostBuffer gate(dtype(), gates);
+  const HostBuffer up(dtype(), std::vector<double>(gates.size(), -top / 2)), dy(dtype(), std::vector<double>(gates.size(), -top));
+  std::vector<double> upstream(gates.size());
+  for (std::int64_t i = 0; i < n; ++i) upstream[i] = dy.at(i) * up.at(i);
+  const HostBuffer scale(dtype(), upstream);
+  for (Activation a : kGated) {
+    HostBuffer dgate(dtype(), n), dup(dtype(), n), dgate_ref(dtype(), n), dup_ref(dtype(), n);
+    auto view = [&](const HostBuffer& b) { return ConstMatrixView(b.data(), dtype(), 1, n, n); };
+    auto out = [&](HostBuffer& b) { return MatrixView(b.data(), dtype(), 1, n, n); };
+    gated_backward(a, view(gate), view(up), view(dy), out(dgate), out(dup), on(backend()));
+    gated_backward(a, view(gate), view(up), view(dy), out(dgate_ref), out(dup_ref), on(Backend::reference));
+    expect_agree(dgate, dgate_ref, &scale, a, Pass::backward, backend(), std::string(activation_name(a)) + " dgate");
+    expect_agree(dup, dup_ref, &dy, a, Pass::backward, backend(), std::string(activation_name(a)) + " dup");
+  }
+  // Accumulating: the stand-in times dy * up stays finite (-2e38) but takes the sum with the old
+  // dgate (-1.7e38) past the range.
+  if (dtype() != DType::f32 && dtype() != DType::bf16) return;
+  const HostBuffer factor(dtype(), std::vector<double>(gates.size(), 1.2e37));
+  const HostBuffer old(dtype(), std::vector<double>(gates.size(), -1.7e38));
+  for (std::int64_t i = 0; i < n; ++i) upstream[i] = factor.at(i) * factor.at(i);
+  const HostBuffer factor_scale(dtype(), upstream);
+  Options accumulate = on(backend()), reference = on(Backend::reference);
+  accumulate.accumulate = reference.accumulate = true;
+  for (Activation a : kGated) {
+    HostBuffer dgate = old, dup = old, dgate_ref = old, dup_ref = old;
+    auto view = [&](const HostBuffer& b) { return ConstMatrixView(b.data(), dtype(), 1, n, n); };
+    auto out = [&](HostBuffer& b) { return MatrixView(b.data(), dtype(), 1, n, n); };
+    gated_backward(a, view(gate), view(factor), view(factor), out(dgate), out(dup), accumulate);
+    gated_backward(a, view(gate), view(factor), view(factor), out(dgate_ref), out(dup_ref), reference);
+    expect_agree(dgate, dgate_ref, &factor_scale, a, Pass::backward, backend(),
+                 std::string(activation_name(a)) + " dgate, accumulating");
+  }
+}
+
+TEST_P(Structured, GatedOutputIsAccurateWhereTheGateIsTiny) {
+  // The fuzzer's finding: act(gate) below the smallest normal value of the compute type (subnormal,
+  // or 0 where it underflows) times a large up lost the product's precision (geglu in f64 at
+  // gate = 1e-309, up = 1e289: 28 ulp off), or all of it (swiglu at gate = -110, up = 1e38: 0).
+  const bool f64 = dtype() == DType::f64;
+  const double up_value = dtype() == DType::f16 ? 6e4 : f64 ? 1e300 : 3e38;
+  const std::vector<double> gates = f64 ? std::vector<double>{1e-309, -1e-310, 3e-320, -700, -745, -30, 0.0, 2.0}
+                                        : std::vector<double>{1e-40, -3e-42, 1e-44, -88, -95, -103, -110, -12, 0.0, 2.0};
+  const std::int64_t n = static_cast<std::int64_t>(gates.size());
+  const HostBuffer gate(dtype(), gates), up(dtype(), std::vector<double>(gates.size(), up_value));
+  for (Activation a : kGated) {
+    HostBuffer y(dtype(), n), y_ref(dtype(), n);
+    gated_forward(a, {gate.data(), dtype(), 1, n, n}, {up.data(), dtype(), 1, n, n}, {y.data(), dtype(), 1, n, n},
+                  on(backend()));
+    gated_forward(a, {gate.data(), dtype(), 1, n, n}, {up.data(), dtype(), 1, n, n}, {y_ref.data(), dtype(), 1, n, n},
+                  on(Backend::reference));
+    expect_agree(y, y_ref, nullptr, a, Pass::forward, backend(), std::string(activation_name(a)) + " y");
+  }
+}
+
 TEST_P(Structured, GluIsPyTorchsGluWithTheSecondHalfAsGate) {
   // torch.nn.functional.glu(x) = a * sigmoid(b) for x = [a | b].
   const HostBuffer x(dtype(), std::vector<double>{1.0, -2.0, 0.5, 3.0});  // a = {1, -2}, b = {0.5, 3}
@@ -263,6 +424,19 @@ INSTANTIATE_TEST_SUITE_P(CpuBackends, Structured,
                          ::testing::Combine(::testing::Values(Backend::reference, Backend::cpu),
                                             ::testing::ValuesIn(testing::all_dtypes())),
                          structured_name);
+
+TEST(StructuredSums, InfinityIsOneUlpPastTheLargestFiniteValue) {
+  // The fuzzer's findings in compare_sums: a cpu dbias that rounded past the top of bf16's range
+  // (-inf where the reference's sum rounded to the largest finite value: 1 ulp, as compare()
+  // counts it) failed, and a non-finite mismatch left worst_index at -1.
+  const HostBuffer top(DType::bf16, std::vector<double>{1.0, -0x1.fep127});
+  const HostBuffer inf(DType::bf16, std::vector<double>{1.0, -INFINITY}), nan(DType::bf16, std::vector<double>{1.0, NAN});
+  const std::vector<double> sum_abs = {1.0, 0x1.fep127};
+  EXPECT_TRUE(validation::compare_sums(DType::bf16, inf.data(), top.data(), sum_abs, 2, 1).passed());
+  const validation::Comparison c = validation::compare_sums(DType::bf16, nan.data(), top.data(), sum_abs, 2, 1);
+  EXPECT_FALSE(c.passed());
+  EXPECT_EQ(c.worst_index, 1);
+}
 
 // ---- the reference against finite differences, in f64 ---------------------------------------
 
@@ -388,6 +562,15 @@ TEST(StructuredErrors, BadShapesStridesAndCounts) {
                "activation", "does not take silu");
   expect_error([&] { gated_forward(Activation::glu, gate, gate, MatrixView(const_cast<float*>(xp) + 1, 2, 4, 4)); }, out,
                "gated_forward", "y", "partially overlaps gate");
+  // Shapes whose extent does not fit in 64-bit offsets (the fuzzer's finding: rows x cols
+  // overflowed in the validation itself): rows x cols, (rows - 1) x row_stride + cols, and its bytes.
+  for (const ConstMatrixView& huge : {ConstMatrixView(xp, std::int64_t{1} << 33, std::int64_t{1} << 31, std::int64_t{1} << 31),
+                                      ConstMatrixView(xp, 3, 4, std::int64_t{1} << 62),
+                                      ConstMatrixView(xp, 3, 4, std::int64_t{1} << 61)}) {
+    const MatrixView huge_out(op, huge.rows, huge.cols, huge.row_stride);
+    expect_error([&] { gated_forward(Activation::swiglu, huge, huge, huge_out); }, out, "gated_forward", "gate",
+                 "spans more than 2^63 bytes");
+  }
 
   expect_error([&] { forward_bias(Activation::relu, x.view(), ConstTensorView(xp, 5), out.view()); }, out,
                "forward_bias", "x", "not a multiple of the channel count 5");
