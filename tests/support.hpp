@@ -1,7 +1,9 @@
 // Helpers shared by the test suites: catalogue-driven parameters and running a pass on host data.
 #pragma once
 
+#include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -32,6 +34,23 @@ inline const std::vector<Pass>& all_passes() {
   static const std::vector<Pass> list = {Pass::forward, Pass::backward, Pass::backward_from_output,
                                          Pass::forward_backward};
   return list;
+}
+
+/// Options that select `backend`, the rest default.
+inline Options on(Backend backend) {
+  Options options;
+  options.backend = backend;
+  return options;
+}
+
+/// `count` values drawn uniformly from [lo, hi) with `seed`, stored as `dtype`.
+inline validation::HostBuffer random_buffer(DType dtype, std::int64_t count, std::uint64_t seed, double lo = -4,
+                                            double hi = 4) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uniform(lo, hi);
+  std::vector<double> values(static_cast<std::size_t>(count));
+  for (double& v : values) v = uniform(rng);
+  return validation::HostBuffer(dtype, values);
 }
 
 /// Whether the pass exists for the activation with its default parameters.

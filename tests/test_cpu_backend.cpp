@@ -45,12 +45,6 @@ const char* missing_features(cpu::Isa isa) {
                                  : "no AVX2/FMA/F16C, or a build without the flags";
 }
 
-Options on(Backend backend) {
-  Options options;
-  options.backend = backend;
-  return options;
-}
-
 std::int64_t random_count(DType dtype) {
   // 2^20 random f32 values (plus specials, kinks and the sweep); f64 runs the portable functors
   // and a long double reference, so it gets fewer.

@@ -20,19 +20,8 @@ namespace {
 
 using validation::HostBuffer;
 
-HostBuffer random_buffer(DType dtype, std::int64_t count, std::uint64_t seed, double lo = -4, double hi = 4) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> uniform(lo, hi);
-  std::vector<double> values(static_cast<std::size_t>(count));
-  for (double& v : values) v = uniform(rng);
-  return HostBuffer(dtype, values);
-}
-
-Options on(Backend backend) {
-  Options options;
-  options.backend = backend;
-  return options;
-}
+using testing::on;
+using testing::random_buffer;
 
 // Elementwise outputs against the reference's, under the contract's tolerance.
 void expect_agree(const HostBuffer& got, const HostBuffer& want, const HostBuffer* dy, Activation activation, Pass pass,

@@ -547,6 +547,18 @@ Call read_call(Input& in, const char* name) {
 // Null views: in a quarter of the inputs, those of the mask's low bits.
 bool null_view(std::uint8_t mask, int view) { return mask >= 0xc0 && ((mask >> view) & 1); }
 
+// Places a call's views, one slot each with the counts the chaos byte leaves, in `arena`, built
+// from the rest of the input; p[v] is view v's address (null for a null view).
+void place_views(Input& in, const Call& call, std::int64_t* counts, int views, Arena& arena, void** p) {
+  count_chaos(in.take<std::uint8_t>(), counts, views);
+  const std::uint8_t nulls = in.take<std::uint8_t>();
+  for (int v = 0; v < views; ++v) {
+    arena.add(extent(counts[v], element_size(call.dtype_of(v))), call.element, in.take<std::uint16_t>(), null_view(nulls, v));
+  }
+  arena.build(in);
+  for (int v = 0; v < views; ++v) p[v] = arena.at(v);
+}
+
 void note_view(Call& call, const Arena& arena, const char* name, const void* p, std::int64_t count,
                std::int64_t stride = -1) {
   call.notes[call.note_count++] = {name, arena.offset_of(p), count, stride};
@@ -586,15 +598,9 @@ void fuzz_prelu(Input& in, bool backward) {
   // Views: x, weight, then y, or dy, dx, dweight.
   const int views = backward ? 5 : 3;
   std::int64_t counts[5] = {n, weights, n, n, weights};
-  count_chaos(in.take<std::uint8_t>(), counts, views);
-  const std::uint8_t nulls = in.take<std::uint8_t>();
   Arena arena;
-  for (int v = 0; v < views; ++v) {
-    arena.add(extent(counts[v], element_size(call.dtype_of(v))), call.element, in.take<std::uint16_t>(), null_view(nulls, v));
-  }
-  arena.build(in);
   void* p[5];
-  for (int v = 0; v < views; ++v) p[v] = arena.at(v);
+  place_views(in, call, counts, views, arena, p);
   const char* names[5] = {"x", "weight", backward ? "dy" : "y", "dx", "dweight"};
 
   // What the harness knows about validity.
@@ -1028,15 +1034,9 @@ void fuzz_bias(Input& in, bool backward) {
   // Views: x, bias, then y, or dy, dx, dbias.
   const int views = backward ? 5 : 3;
   std::int64_t counts[5] = {n, channels, n, n, channels};
-  count_chaos(in.take<std::uint8_t>(), counts, views);
-  const std::uint8_t nulls = in.take<std::uint8_t>();
   Arena arena;
-  for (int v = 0; v < views; ++v) {
-    arena.add(extent(counts[v], element_size(call.dtype_of(v))), call.element, in.take<std::uint16_t>(), null_view(nulls, v));
-  }
-  arena.build(in);
   void* p[5];
-  for (int v = 0; v < views; ++v) p[v] = arena.at(v);
+  place_views(in, call, counts, views, arena, p);
   const char* names[5] = {"x", "bias", backward ? "dy" : "y", "dx", "dbias"};
   call.must_throw_if(!is_known(activation) || info(activation).kind != ActivationKind::elementwise,
                      "not an elementwise activation");

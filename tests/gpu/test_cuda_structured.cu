@@ -26,19 +26,8 @@ using testing::CudaTestWithParam;
 using testing::DeviceBuffer;
 using validation::HostBuffer;
 
-HostBuffer random_buffer(DType dtype, std::int64_t count, std::uint64_t seed, double lo = -4, double hi = 4) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> uniform(lo, hi);
-  std::vector<double> values(static_cast<std::size_t>(count));
-  for (double& v : values) v = uniform(rng);
-  return HostBuffer(dtype, values);
-}
-
-Options on(Backend backend) {
-  Options options;
-  options.backend = backend;
-  return options;
-}
+using testing::on;
+using testing::random_buffer;
 
 void synchronize() { ASSERT_EQ(cudaSuccess, cudaDeviceSynchronize()); }
 
