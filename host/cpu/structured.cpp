@@ -35,25 +35,24 @@ void put(T& out, Compute<T> value, bool accumulate) {
   out = narrow<T>(accumulate ? widen(out) + value : value);
 }
 
-// Writes a * b to `out`, or adds it to what is there rounding once, as the elementwise kernels'
-// fma(dy, f'(x), dx) does: rounding a * b first could overflow where old + a * b does not (dy f'
-// past the range, added to a dx of the other sign), and cancellation would magnify its rounding.
-// In f32 compute, a * b is exact in double and the sum rounds once there (then to f32: that
-// double rounding is off by at most a unit in the last place, in the rare halfway cases); in f64,
-// by fma.
-template <class T>
-T product(T old, Compute<T> a, Compute<T> b, bool accumulate) {
-  using C = Compute<T>;
-  if (!accumulate) return narrow<T>(a * b);
+// old + a * b rounding once, as the elementwise kernels' fma(dy, f'(x), dx) does: rounding a * b
+// first could overflow where old + a * b does not (dy f' past the range, added to a dx of the
+// other sign), and cancellation would magnify its rounding. In f32 compute, a * b is exact in
+// double and the sum rounds once there (then to f32: that double rounding is off by at most a unit
+// in the last place, in the rare halfway cases); in f64, by fma.
+template <class C>
+C add_product(C old, C a, C b) {
   if constexpr (std::is_same_v<C, double>) {
-    return narrow<T>(std::fma(a, b, widen(old)));
+    return std::fma(a, b, old);
   } else {
-    return narrow<T>(static_cast<C>(static_cast<double>(widen(old)) + static_cast<double>(a) * static_cast<double>(b)));
+    return static_cast<C>(static_cast<double>(old) + static_cast<double>(a) * static_cast<double>(b));
   }
 }
+
+// Writes a * b to `out`, or adds it to what is there rounding once.
 template <class T>
 void put_product(T& out, Compute<T> a, Compute<T> b, bool accumulate) {
-  out = product(out, a, b, accumulate);
+  out = narrow<T>(accumulate ? add_product(widen(out), a, b) : a * b);
 }
 
 // Writes a sum formed in double to `out`, or adds it to what is there in double: narrowing the sum
@@ -264,65 +263,104 @@ C gated_y_slow(Activation activation, const ActivationParams& params, C gate, C 
   return static_cast<C>(reference_at(activation, params, gate, false) * static_cast<SlowType<C>>(up));
 }
 
-// Writes (or adds to `out`, rounding once) dy * up * act'(gate).
-template <class T, class C>
-void gated_dgate_slow(Activation activation, const ActivationParams& params, C gate, C up, C dy, T& out,
-                      bool accumulate) {
+// dy * up * act'(gate) + old, rounded once.
+template <class C>
+C gated_dgate_slow(Activation activation, const ActivationParams& params, C gate, C up, C dy, C old) {
   using R = SlowType<C>;
-  R value = static_cast<R>(dy) * static_cast<R>(up) * reference_at(activation, params, gate, true);
-  if (accumulate) value += static_cast<R>(widen(out));
-  out = narrow<T>(static_cast<C>(value));
+  const R value = static_cast<R>(dy) * static_cast<R>(up) * reference_at(activation, params, gate, true);
+  return static_cast<C>(value + static_cast<R>(old));
 }
 
+// The gated ops run row chunks of kChunk elements through the elementwise kernels, then form the
+// products in chunk buffers with loops that vectorize; the few elements that need a slow path are
+// redone only in the chunks that have any; the outputs are written last, after every input
+// element of the chunk has been read (outputs may alias inputs exactly).
 template <class T>
 void gated(const GatedCall& call) {
   using C = Compute<T>;
+  constexpr bool same = std::is_same_v<T, C>;  // f32 and f64 data: no conversion buffers
+  constexpr C smallest_normal = std::numeric_limits<C>::min(), largest = std::numeric_limits<C>::max();
   const std::int64_t chunks_per_row = (call.cols + kChunk - 1) / kChunk;
   const std::int64_t chunks = call.rows * chunks_per_row;
   const bool backward = call.dgate.data != nullptr;
+  // relu's zeros and subnormals are exact: only the other gates need the forward's slow path.
+  const bool tiny_gates_inexact = call.activation != Activation::relu;
 #pragma omp parallel for schedule(static) num_threads(threads_for(call.rows * call.cols))
   for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
     const std::int64_t r = chunk / chunks_per_row;
     const std::int64_t c0 = chunk % chunks_per_row * kChunk;
     const std::int64_t n = std::min(kChunk, call.cols - c0);
-    const T* gate = static_cast<const T*>(call.gate.data) + r * call.gate.stride + c0;
-    const T* up = static_cast<const T*>(call.up.data) + r * call.up.stride + c0;
-    C g[kChunk], activated[kChunk], scaled[kChunk], dgate[kChunk];
-    for (std::int64_t i = 0; i < n; ++i) g[i] = widen(gate[i]);
+    // The inputs as compute-type arrays: the data itself for f32 and f64, else converted.
+    C converted[same ? 1 : 3][kChunk];
+    auto input = [&](const Strided& view, int slot) -> const C* {
+      const T* data = static_cast<const T*>(view.data) + r * view.stride + c0;
+      if constexpr (same) {
+        return data;
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) converted[slot][i] = widen(data[i]);
+        return converted[slot];
+      }
+    };
+    auto output = [&](const MutableStrided& view, const C* values) {
+      T* data = static_cast<T*>(view.data) + r * view.stride + c0;
+      for (std::int64_t i = 0; i < n; ++i) data[i] = narrow<T>(values[i]);
+    };
+    const C* g = input(call.gate, 0);
+    const C* u = input(call.up, 1);
+    C activated[kChunk], first[kChunk], second[kChunk];
     if (!backward) {
       run_activation<C>(call.activation, call.params, Pass::forward, g, nullptr, activated, nullptr, n);
-      T* y = static_cast<T*>(call.y.data) + r * call.y.stride + c0;
+      int tiny = 0;
       for (std::int64_t i = 0; i < n; ++i) {
-        const C u = widen(up[i]);
-        C value = activated[i] * u;
-        // relu's zeros and subnormals are exact: only the other gates' need the slow path.
-        if (std::fabs(activated[i]) < std::numeric_limits<C>::min() && std::fabs(u) > C(1) && std::isfinite(u) &&
-            std::isfinite(g[i]) && call.activation != Activation::relu) {
-          value = gated_y_slow(call.activation, call.params, g[i], u);
-        }
-        y[i] = narrow<T>(value);
+        first[i] = activated[i] * u[i];
+        tiny |= (std::fabs(activated[i]) < smallest_normal) & (std::fabs(u[i]) > C(1));
       }
+      if (tiny && tiny_gates_inexact) {
+        for (std::int64_t i = 0; i < n; ++i) {
+          if (std::fabs(activated[i]) < smallest_normal && std::fabs(u[i]) > C(1) && std::isfinite(u[i]) &&
+              std::isfinite(g[i])) {
+            first[i] = gated_y_slow(call.activation, call.params, g[i], u[i]);
+          }
+        }
+      }
+      output(call.y, first);
       continue;
     }
     // d/dgate = dy * (up * act'(gate)): the elementwise backward with `up` as its upstream
     // gradient (act' is bounded, so this product overflows only when the result does), then dy;
     // d/dup = dy * act(gate) from the same fused sweep's forward output.
-    const T* dy = static_cast<const T*>(call.dy.data) + r * call.dy.stride + c0;
-    for (std::int64_t i = 0; i < n; ++i) scaled[i] = widen(up[i]);
-    run_activation<C>(call.activation, call.params, Pass::forward_backward, g, scaled, activated, dgate, n);
-    T* dgate_out = static_cast<T*>(call.dgate.data) + r * call.dgate.stride + c0;
-    T* dup_out = static_cast<T*>(call.dup.data) + r * call.dup.stride + c0;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const C upstream = widen(dy[i]);
-      const T fast = product(dgate_out[i], upstream, dgate[i], call.accumulate);
-      if (!std::isfinite(widen(fast)) && std::isfinite(upstream) && std::isfinite(scaled[i]) && std::isfinite(g[i]) &&
-          (!call.accumulate || std::isfinite(widen(dgate_out[i])))) {
-        gated_dgate_slow(call.activation, call.params, g[i], scaled[i], upstream, dgate_out[i], call.accumulate);
-      } else {
-        dgate_out[i] = fast;
+    const C* d = input(call.dy, 2);
+    C* scaled_derivative = second;  // up * act'(gate), until dup takes its place
+    run_activation<C>(call.activation, call.params, Pass::forward_backward, g, u, activated, scaled_derivative, n);
+    if (call.accumulate) {
+      const T* old_dgate = static_cast<const T*>(call.dgate.data) + r * call.dgate.stride + c0;
+      const T* old_dup = static_cast<const T*>(call.dup.data) + r * call.dup.stride + c0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        first[i] = add_product(widen(old_dgate[i]), d[i], scaled_derivative[i]);
+        second[i] = add_product(widen(old_dup[i]), d[i], activated[i]);
       }
-      put_product(dup_out[i], upstream, activated[i], call.accumulate);
+    } else {
+      for (std::int64_t i = 0; i < n; ++i) {
+        first[i] = d[i] * scaled_derivative[i];
+        second[i] = d[i] * activated[i];
+      }
     }
+    int overflow = 0;
+    for (std::int64_t i = 0; i < n; ++i) overflow |= !(std::fabs(first[i]) <= largest);
+    if (overflow) {
+      // dgate past the range although every input is finite: the stand-in act' of the f32
+      // kernels' tails (see gated_dgate_slow) times a large dy * up.
+      T* dgate_out = static_cast<T*>(call.dgate.data) + r * call.dgate.stride + c0;
+      for (std::int64_t i = 0; i < n; ++i) {
+        if (!std::isfinite(first[i]) && std::isfinite(d[i]) && std::isfinite(u[i]) && std::isfinite(g[i]) &&
+            (!call.accumulate || std::isfinite(widen(dgate_out[i])))) {
+          first[i] = gated_dgate_slow(call.activation, call.params, g[i], u[i], d[i],
+                                      call.accumulate ? widen(dgate_out[i]) : C(0));
+        }
+      }
+    }
+    output(call.dgate, first);
+    output(call.dup, second);
   }
 }
 
