@@ -332,6 +332,20 @@ TEST_P(Structured, GatedGateGradientIsFiniteWhereItsProductIs) {
     expect_agree(dgate, dgate_ref, &factor_scale, a, Pass::backward, backend(),
                  std::string(activation_name(a)) + " dgate, accumulating");
   }
+  // The fuzzer's finding, in place (dgate over gate): bf16 data computes in f32, where the stand-in
+  // times dy * up plus the old dgate is finite (past bf16's range, not f32's); stored, it was -inf
+  // for a dgate that is the old value (act' of a gate of 1.9e38 is 0).
+  const HostBuffer huge_gate(dtype(), std::vector<double>{0x1.1cp127}), huge_up(dtype(), std::vector<double>{-0x1p127});
+  for (Activation a : kGated) {
+    HostBuffer dgate = huge_gate, dup = huge_up, dgate_ref = huge_gate, dup_ref = huge_up;
+    auto out = [&](HostBuffer& b) { return MatrixView(b.data(), dtype(), 1, 1, 1); };
+    gated_backward(a, out(dgate), out(dup), {huge_gate.data(), dtype(), 1, 1, 1}, out(dgate), out(dup), accumulate);
+    gated_backward(a, {huge_gate.data(), dtype(), 1, 1, 1}, {huge_up.data(), dtype(), 1, 1, 1},
+                   {huge_gate.data(), dtype(), 1, 1, 1}, out(dgate_ref), out(dup_ref), reference);
+    const HostBuffer scale(dtype(), std::vector<double>{huge_gate.at(0) * huge_up.at(0)});
+    expect_agree(dgate, dgate_ref, &scale, a, Pass::backward, backend(),
+                 std::string(activation_name(a)) + " dgate, in place, accumulating");
+  }
 }
 
 TEST_P(Structured, GatedOutputIsAccurateWhereTheGateIsTiny) {

@@ -4,9 +4,14 @@
 // sum in double over a split of the data that depends on the shape alone, never on the thread
 // count, so they are bit-identical for any OMP_NUM_THREADS.
 #include <omp.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -76,6 +81,73 @@ void run_activation(Activation activation, const ActivationParams& params, Pass 
 int threads_for(std::int64_t elements) {
   const std::int64_t max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   return static_cast<int>(std::max<std::int64_t>(1, std::min(max_threads, elements / kGrainElements)));
+}
+
+// Outputs larger than this per thread are written around the caches, as the elementwise kernels
+// write theirs (cpu::kStreamBytes): past a few MiB per thread the lines are evicted before anyone
+// reads them, and a streamed line need not be read first (backward_bias at 2^24: 0.8 -> 1.x of
+// the unfused sequence, which streams).
+constexpr std::int64_t kStreamBytesPerThread = std::int64_t{4} << 20;
+
+// The largest finite value of T, in its compute type: beyond it a value is stored as infinity
+// (or rounds down to it, within half a unit).
+template <class T>
+Compute<T> largest_finite() {
+  if constexpr (std::is_same_v<T, Half>) {
+    return widen(Half{0x7bff});
+  } else if constexpr (std::is_same_v<T, BFloat16>) {
+    return widen(BFloat16{0x7f7f});
+  } else {
+    return std::numeric_limits<T>::max();
+  }
+}
+
+// Whether a call writing `elements` elements of `element_bytes` streams its outputs.
+bool streams(std::int64_t elements, std::size_t element_bytes) {
+  return elements * static_cast<std::int64_t>(element_bytes) / threads_for(elements) >= kStreamBytesPerThread;
+}
+
+// Copies `bytes` to `out`; with `stream`, the 16-byte aligned middle by non-temporal stores,
+// fenced before returning (they are weakly ordered).
+void write_bytes(void* out, const void* in, std::size_t bytes, bool stream) {
+#if defined(__SSE2__)
+  if (stream) {
+    auto* dst = static_cast<unsigned char*>(out);
+    const auto* src = static_cast<const unsigned char*>(in);
+    const std::size_t head = std::min(bytes, (16 - reinterpret_cast<std::uintptr_t>(dst) % 16) % 16);
+    std::memcpy(dst, src, head);
+    std::size_t i = head;
+    for (; i + 16 <= bytes; i += 16) {
+      _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+    }
+    std::memcpy(dst + i, src + i, bytes - i);
+    _mm_sfence();
+    return;
+  }
+#endif
+  std::memcpy(out, in, bytes);
+}
+
+// Asks for the n elements at p to be brought into the caches: the next chunk's inputs, loaded
+// while this chunk computes (a chunk's loads otherwise wait on memory in bursts, with the memory
+// idle while the activation's arithmetic runs).
+template <class T>
+void prefetch(const T* p, std::int64_t n) {
+  const auto* bytes = reinterpret_cast<const char*>(p);
+  for (std::int64_t b = 0; b < n * static_cast<std::int64_t>(sizeof(T)); b += 64) __builtin_prefetch(bytes + b);
+}
+
+// Writes n compute-type values of a chunk to `out` as T.
+template <class T, class C>
+void write_chunk(T* out, const C* values, std::int64_t n, bool stream) {
+  const auto bytes = static_cast<std::size_t>(n) * sizeof(T);
+  if constexpr (std::is_same_v<T, C>) {
+    write_bytes(out, values, bytes, stream);
+  } else {
+    T narrowed[kChunk];
+    for (std::int64_t i = 0; i < n; ++i) narrowed[i] = narrow<T>(values[i]);
+    write_bytes(out, narrowed, bytes, stream);
+  }
 }
 
 // ---- deterministic per-channel reductions over rows x channels x inner ----------------------
@@ -279,12 +351,14 @@ template <class T>
 void gated(const GatedCall& call) {
   using C = Compute<T>;
   constexpr bool same = std::is_same_v<T, C>;  // f32 and f64 data: no conversion buffers
-  constexpr C smallest_normal = std::numeric_limits<C>::min(), largest = std::numeric_limits<C>::max();
+  constexpr C smallest_normal = std::numeric_limits<C>::min();
+  const C largest = largest_finite<T>();
   const std::int64_t chunks_per_row = (call.cols + kChunk - 1) / kChunk;
   const std::int64_t chunks = call.rows * chunks_per_row;
   const bool backward = call.dgate.data != nullptr;
   // relu's zeros and subnormals are exact: only the other gates need the forward's slow path.
   const bool tiny_gates_inexact = call.activation != Activation::relu;
+  const bool stream = streams(call.rows * call.cols * (backward ? 2 : 1), sizeof(T));
 #pragma omp parallel for schedule(static) num_threads(threads_for(call.rows * call.cols))
   for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
     const std::int64_t r = chunk / chunks_per_row;
@@ -302,8 +376,7 @@ void gated(const GatedCall& call) {
       }
     };
     auto output = [&](const MutableStrided& view, const C* values) {
-      T* data = static_cast<T*>(view.data) + r * view.stride + c0;
-      for (std::int64_t i = 0; i < n; ++i) data[i] = narrow<T>(values[i]);
+      write_chunk(static_cast<T*>(view.data) + r * view.stride + c0, values, n, stream);
     };
     const C* g = input(call.gate, 0);
     const C* u = input(call.up, 1);
@@ -345,14 +418,15 @@ void gated(const GatedCall& call) {
         second[i] = d[i] * activated[i];
       }
     }
+    // dgate past T's range (in f32 compute, also where it is finite in f32 but not in bf16), as
+    // though every input is finite: the stand-in act' of the f32 kernels' tails (see
+    // gated_dgate_slow) times a large dy * up.
     int overflow = 0;
     for (std::int64_t i = 0; i < n; ++i) overflow |= !(std::fabs(first[i]) <= largest);
     if (overflow) {
-      // dgate past the range although every input is finite: the stand-in act' of the f32
-      // kernels' tails (see gated_dgate_slow) times a large dy * up.
       T* dgate_out = static_cast<T*>(call.dgate.data) + r * call.dgate.stride + c0;
       for (std::int64_t i = 0; i < n; ++i) {
-        if (!std::isfinite(first[i]) && std::isfinite(d[i]) && std::isfinite(u[i]) && std::isfinite(g[i]) &&
+        if (!(std::fabs(first[i]) <= largest) && std::isfinite(d[i]) && std::isfinite(u[i]) && std::isfinite(g[i]) &&
             (!call.accumulate || std::isfinite(widen(dgate_out[i])))) {
           first[i] = gated_dgate_slow(call.activation, call.params, g[i], u[i], d[i],
                                       call.accumulate ? widen(dgate_out[i]) : C(0));
@@ -389,6 +463,7 @@ void bias(const BiasCall& call) {
       for (std::int64_t i = i0; i < i1; ++i) z[i] = widen(x[e0 + i]) + widen(b[c + (i - i0)]);
     });
   };
+  const bool stream = streams(call.rows * channels, sizeof(T));
   if (!call.dy) {
     const std::int64_t count = call.rows * channels;
     const std::int64_t chunks = (count + kChunk - 1) / kChunk;
@@ -398,8 +473,7 @@ void bias(const BiasCall& call) {
       C z[kChunk], y[kChunk];
       load_z(e0, e0 % channels, n, z);
       run_activation<C>(call.activation, call.params, Pass::forward, z, nullptr, y, nullptr, n);
-      T* out = static_cast<T*>(call.y) + e0;
-      for (std::int64_t i = 0; i < n; ++i) out[i] = narrow<T>(y[i]);
+      write_chunk(static_cast<T*>(call.y) + e0, y, n, stream);
     }
     return;
   }
@@ -407,16 +481,26 @@ void bias(const BiasCall& call) {
   T* dx = static_cast<T*>(call.dx);
   // dx for elements [e0, e0 + n) starting at channel c0, adding each gradient to partial[channel].
   // f'(z) from the elementwise kernel (dy = 1), then dy f'(z) as it forms it: the same bits, and
-  // accumulation can round once (put_product) while the sums take the gradient alone.
+  // accumulation can round once (add_product) while the sums take the gradient alone.
   auto backward_run = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, double* partial) {
-    C z[kChunk], ones[kChunk], d[kChunk];
+    C z[kChunk], derivative[kChunk], gradient[kChunk];
+    const std::int64_t next = std::min(n, call.rows * channels - (e0 + n));
+    prefetch(x + e0 + n, next);
+    prefetch(dy + e0 + n, next);
     load_z(e0, c0, n, z);
-    std::fill(ones, ones + n, C(1));
-    run_activation<C>(call.activation, call.params, Pass::backward, z, ones, nullptr, d, n);
+    std::fill(gradient, gradient + n, C(1));
+    run_activation<C>(call.activation, call.params, Pass::backward, z, gradient, nullptr, derivative, n);
+    for (std::int64_t i = 0; i < n; ++i) gradient[i] = widen(dy[e0 + i]) * derivative[i];
     for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
-      for (std::int64_t i = i0; i < i1; ++i) partial[c + (i - i0)] += widen(dy[e0 + i]) * d[i];
+      for (std::int64_t i = i0; i < i1; ++i) partial[c + (i - i0)] += gradient[i];
     });
-    for (std::int64_t i = 0; i < n; ++i) put_product(dx[e0 + i], widen(dy[e0 + i]), d[i], call.accumulate);
+    if (call.accumulate) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        dx[e0 + i] = narrow<T>(add_product(widen(dx[e0 + i]), widen(dy[e0 + i]), derivative[i]));
+      }
+    } else {
+      write_chunk(dx + e0, gradient, n, stream);
+    }
   };
   std::vector<double> sums;
   reduce_by_channel(call.rows, channels, 1, sums, [&](const Block& block, double* partial) {
