@@ -480,27 +480,35 @@ void bias(const BiasCall& call) {
   const T* dy = static_cast<const T*>(call.dy);
   T* dx = static_cast<T*>(call.dx);
   // dx for elements [e0, e0 + n) starting at channel c0, adding each gradient to partial[channel].
-  // f'(z) from the elementwise kernel (dy = 1), then dy f'(z) as it forms it: the same bits, and
-  // accumulation can round once (add_product) while the sums take the gradient alone.
+  // The gradient dy f'(z) comes from the elementwise kernel, and the sums take it alone; when
+  // accumulating, the kernel gives f'(z) (dy = 1) and dx + dy f'(z) rounds once (add_product).
   auto backward_run = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, double* partial) {
-    C z[kChunk], derivative[kChunk], gradient[kChunk];
+    C z[kChunk], upstream[kChunk], gradient[kChunk];
     const std::int64_t next = std::min(n, call.rows * channels - (e0 + n));
     prefetch(x + e0 + n, next);
     prefetch(dy + e0 + n, next);
     load_z(e0, c0, n, z);
-    std::fill(gradient, gradient + n, C(1));
-    run_activation<C>(call.activation, call.params, Pass::backward, z, gradient, nullptr, derivative, n);
-    for (std::int64_t i = 0; i < n; ++i) gradient[i] = widen(dy[e0 + i]) * derivative[i];
+    const C* g = upstream;
+    if constexpr (std::is_same_v<T, C>) {
+      g = dy + e0;
+    } else {
+      for (std::int64_t i = 0; i < n; ++i) upstream[i] = widen(dy[e0 + i]);
+    }
+    if (call.accumulate) {
+      C* derivative = z;  // z is not needed after the kernel has read it
+      std::fill(gradient, gradient + n, C(1));
+      run_activation<C>(call.activation, call.params, Pass::backward, z, gradient, nullptr, derivative, n);
+      for (std::int64_t i = 0; i < n; ++i) {
+        gradient[i] = g[i] * derivative[i];
+        dx[e0 + i] = narrow<T>(add_product(widen(dx[e0 + i]), g[i], derivative[i]));
+      }
+    } else {
+      run_activation<C>(call.activation, call.params, Pass::backward, z, g, nullptr, gradient, n);
+      write_chunk(dx + e0, gradient, n, stream);
+    }
     for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
       for (std::int64_t i = i0; i < i1; ++i) partial[c + (i - i0)] += gradient[i];
     });
-    if (call.accumulate) {
-      for (std::int64_t i = 0; i < n; ++i) {
-        dx[e0 + i] = narrow<T>(add_product(widen(dx[e0 + i]), widen(dy[e0 + i]), derivative[i]));
-      }
-    } else {
-      write_chunk(dx + e0, gradient, n, stream);
-    }
   };
   std::vector<double> sums;
   reduce_by_channel(call.rows, channels, 1, sums, [&](const Block& block, double* partial) {
