@@ -428,6 +428,28 @@ INSTANTIATE_TEST_SUITE_P(CpuBackends, Structured,
                                             ::testing::ValuesIn(testing::all_dtypes())),
                          structured_name);
 
+TEST(StructuredSums, ManyChannelsKeepOnePartialSumPerChannel) {
+  // The review's finding: with few rows and many channels the cpu backend split the channels into
+  // 64 blocks but gave every block partial sums for all channels, 64 x 8 bytes per channel: 64 GiB
+  // here (bad_alloc), for 768 MiB of f16 data. Each block now keeps sums for its own channels.
+  const std::int64_t channels = std::int64_t{1} << 27;
+  std::vector<Half> x(static_cast<std::size_t>(channels), half_from_double(-1)), grad(x.size(), half_from_double(0.5));
+  std::vector<Half> parameter(x.size(), half_from_double(0.25)), sums(x.size());
+  const Options cpu = on(Backend::cpu);
+  backward_bias(Activation::relu, ConstTensorView(x.data(), channels), ConstTensorView(parameter.data(), channels),
+                ConstTensorView(grad.data(), channels), TensorView(grad.data(), channels),
+                TensorView(sums.data(), channels), cpu);
+  EXPECT_EQ(to_float(sums[0]), 0.0f);  // relu'(-1 + 0.25) = 0
+  EXPECT_EQ(to_float(sums[channels - 1]), 0.0f);
+  std::vector<Half> dy(x.size(), half_from_double(0.5));
+  prelu_backward(ConstTensorView(x.data(), channels), ConstTensorView(parameter.data(), channels),
+                 ConstTensorView(dy.data(), channels), TensorView(grad.data(), channels),
+                 TensorView(sums.data(), channels), {1, channels, 1}, cpu);
+  EXPECT_EQ(to_float(sums[0]), -0.5f);  // dy x
+  EXPECT_EQ(to_float(sums[channels - 1]), -0.5f);
+  EXPECT_EQ(to_float(grad[channels - 1]), 0.125f);  // dy w
+}
+
 TEST(StructuredSums, InfinityIsOneUlpPastTheLargestFiniteValue) {
   // The fuzzer's findings in compare_sums: a cpu dbias that rounded past the top of bf16's range
   // (-inf where the reference's sum rounded to the largest finite value: 1 ulp, as compare()

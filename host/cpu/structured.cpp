@@ -195,25 +195,28 @@ std::vector<Block> reduction_blocks(std::int64_t rows, std::int64_t channels, st
   return blocks;
 }
 
-// Runs visit(block, partial) over the blocks in parallel, each with its own zeroed `channels`
-// partial sums, then adds the partials in block order into `sums` (channel-split blocks write
-// disjoint channels, so the order is the same as a single thread's).
+// Runs visit(block, partial) over the blocks in parallel, each with its own zeroed partial sums
+// for its channels [c0, c1) (partial[c - c0]), then adds the partials in block order into `sums`
+// (channel-split blocks write disjoint channels, so the order is the same as a single thread's).
+// The partials total at most kPartialBudget, or `channels` when the blocks split the channels.
 template <class Visit>
 void reduce_by_channel(std::int64_t rows, std::int64_t channels, std::int64_t inner, std::vector<double>& sums,
                        Visit&& visit) {
   const std::vector<Block> blocks = reduction_blocks(rows, channels, inner);
+  const auto block_count = static_cast<std::int64_t>(blocks.size());
+  std::vector<std::int64_t> offsets(blocks.size() + 1, 0);
+  for (std::int64_t b = 0; b < block_count; ++b) offsets[b + 1] = offsets[b] + (blocks[b].c1 - blocks[b].c0);
   // Kept by the calling thread from call to call: a fresh buffer of megabytes is a fresh mapping,
   // and its page faults cost a fifth of a backward pass over 2^24 elements. The OpenMP threads
   // reach it through `partials` (under their own names they would find buffers of their own).
   thread_local std::vector<double> buffer;
-  buffer.assign(blocks.size() * static_cast<std::size_t>(channels), 0.0);
+  buffer.assign(static_cast<std::size_t>(offsets.back()), 0.0);
   double* const partials = buffer.data();
-  const auto block_count = static_cast<std::int64_t>(blocks.size());
 #pragma omp parallel for schedule(static) num_threads(threads_for(rows * channels * inner))
-  for (std::int64_t b = 0; b < block_count; ++b) visit(blocks[b], partials + b * channels);
+  for (std::int64_t b = 0; b < block_count; ++b) visit(blocks[b], partials + offsets[b]);
   sums.assign(static_cast<std::size_t>(channels), 0.0);
   for (std::int64_t b = 0; b < block_count; ++b) {
-    for (std::int64_t c = 0; c < channels; ++c) sums[c] += partials[b * channels + c];
+    for (std::int64_t c = blocks[b].c0; c < blocks[b].c1; ++c) sums[c] += partials[offsets[b] + c - blocks[b].c0];
   }
 }
 
@@ -257,7 +260,7 @@ void prelu(const PreluCall& call) {
             put_product(dx[i], g, w, call.accumulate);
           }
         }
-        partial[c] += sum;
+        partial[c - b.c0] += sum;
       }
     }
   });
@@ -483,10 +486,11 @@ void bias(const BiasCall& call) {
   }
   const T* dy = static_cast<const T*>(call.dy);
   T* dx = static_cast<T*>(call.dx);
-  // dx for elements [e0, e0 + n) starting at channel c0, adding each gradient to partial[channel].
+  // dx for elements [e0, e0 + n) starting at channel c0, adding each gradient to
+  // partial[channel - first], `first` being the first channel of the block's partials.
   // The gradient dy f'(z) comes from the elementwise kernel, and the sums take it alone; when
   // accumulating, the kernel gives f'(z) (dy = 1) and dx + dy f'(z) rounds once (add_product).
-  auto backward_run = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, double* partial) {
+  auto backward_run = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, double* partial, std::int64_t first) {
     C z[kBiasChunk], upstream[kBiasChunk], gradient[kBiasChunk];
     const std::int64_t next = std::min(n, call.rows * channels - (e0 + n));
     prefetch(x + e0 + n, next);
@@ -511,20 +515,20 @@ void bias(const BiasCall& call) {
       write_chunk(dx + e0, gradient, n, stream);
     }
     for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
-      for (std::int64_t i = i0; i < i1; ++i) partial[c + (i - i0)] += gradient[i];
+      for (std::int64_t i = i0; i < i1; ++i) partial[c - first + (i - i0)] += gradient[i];
     });
   };
   std::vector<double> sums;
   reduce_by_channel(call.rows, channels, 1, sums, [&](const Block& block, double* partial) {
     if (block.c0 == 0 && block.c1 == channels) {  // whole rows: one flat run
       for (std::int64_t e = block.r0 * channels, end = block.r1 * channels; e < end; e += kBiasChunk) {
-        backward_run(e, e % channels, std::min(kBiasChunk, end - e), partial);
+        backward_run(e, e % channels, std::min(kBiasChunk, end - e), partial, 0);
       }
       return;
     }
     for (std::int64_t r = block.r0; r < block.r1; ++r) {
       for (std::int64_t c = block.c0; c < block.c1; c += kBiasChunk) {
-        backward_run(r * channels + c, c, std::min(kBiasChunk, block.c1 - c), partial);
+        backward_run(r * channels + c, c, std::min(kBiasChunk, block.c1 - c), partial, block.c0);
       }
     }
   });
