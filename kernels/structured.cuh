@@ -99,7 +99,8 @@ struct ChannelGradient {
   double term;
 };
 
-/// y = f(x + b); dx = dy * f'(x + b), the bias gradient's term being dx itself.
+/// y = f(x + b); dx = dy * f'(x + b), or old + dy * f'(x + b) rounded once when accumulating;
+/// the bias gradient's term is dy * f'(x + b) alone.
 template <class Op>
 struct BiasElement {
   Op op;
@@ -107,24 +108,26 @@ struct BiasElement {
   __device__ __forceinline__ C forward(C x, C bias) const {
     return math::apply_pass<Pass::forward>(op, x + bias, C(0), C(0), false).y;
   }
-  template <class C>
-  __device__ __forceinline__ ChannelGradient<C> backward(C x, C bias, C dy) const {
-    const C dx = math::apply_pass<Pass::backward>(op, x + bias, dy, C(0), false).dx;
-    return {dx, static_cast<double>(dx)};
+  template <bool kAccumulate, class C>
+  __device__ __forceinline__ ChannelGradient<C> backward(C x, C bias, C dy, C old) const {
+    const C derivative = math::apply_pass<Pass::backward>(op, x + bias, C(1), C(0), false).dx;
+    const C gradient = dy * derivative;
+    return {kAccumulate ? fma(dy, derivative, old) : gradient, static_cast<double>(gradient)};
   }
 };
 
-/// y = x > 0 ? x : w x; dx = dy or dy w, the weight gradient's term dy x where x <= 0. NaN x
-/// gives NaN in y, dx and the sum.
+/// y = x > 0 ? x : w x; dx = dy or dy w (plus old, rounded once, when accumulating), the weight
+/// gradient's term dy x where x <= 0. NaN x gives NaN in y, dx and the sum.
 struct PreluElement {
   template <class C>
   __device__ __forceinline__ C forward(C x, C weight) const {
     return x > C(0) || x != x ? x : weight * x;
   }
-  template <class C>
-  __device__ __forceinline__ ChannelGradient<C> backward(C x, C weight, C dy) const {
+  template <bool kAccumulate, class C>
+  __device__ __forceinline__ ChannelGradient<C> backward(C x, C weight, C dy, C old) const {
     const bool positive = x > C(0);
-    return {positive ? dy : x != x ? x : dy * weight, positive ? 0.0 : static_cast<double>(dy) * x};
+    const C factor = positive ? C(1) : x != x ? x : weight;
+    return {kAccumulate ? fma(dy, factor, old) : dy * factor, positive ? 0.0 : static_cast<double>(dy) * x};
   }
 };
 
@@ -166,13 +169,13 @@ __global__ void __launch_bounds__(kThreadsPerBlock, kStructuredMinBlocks<S>)
           for (int k = 0; k < kLanes; ++k) out[k] = element.forward(x[k], parameter[k]);
           store_lanes<kVector>(buffers.y + at, valid, out);
         } else {
-          C dy[kLanes], old[kLanes];
+          C dy[kLanes], old[kLanes] = {};  // old: read only when accumulating
           load_lanes<kVector>(buffers.dy + at, valid, dy);
           if constexpr (kAccumulate) load_lanes<kVector>(buffers.dx + at, valid, old);
 #pragma unroll
           for (int k = 0; k < kLanes; ++k) {
-            const ChannelGradient<C> g = element.backward(x[k], parameter[k], dy[k]);
-            out[k] = kAccumulate ? old[k] + g.dx : g.dx;
+            const ChannelGradient<C> g = element.template backward<kAccumulate>(x[k], parameter[k], dy[k], old[k]);
+            out[k] = g.dx;
             sum[k] += g.term;
           }
           store_lanes<kVector>(buffers.dx + at, valid, out);
@@ -297,9 +300,10 @@ struct GatedBuffers {
 /// one evaluation of the activation (the CPU backend's order of operations). A block's threads
 /// cover `row_threads` 16-byte column groups of each of 256 / row_threads rows, so that narrow
 /// rows still keep every thread busy.
-template <bool kBackward, bool kAccumulate, class Op, class S>
+template <bool kBackward, bool kAccumulate, class Op, class WideOp, class S>
 __global__ void __launch_bounds__(kThreadsPerBlock, kStructuredMinBlocks<S>)
-    gated_kernel(Op op, GatedBuffers<S> b, std::int64_t rows, std::int64_t cols, int row_threads, bool vectorized) {
+    gated_kernel(Op op, WideOp wide, GatedBuffers<S> b, std::int64_t rows, std::int64_t cols, int row_threads,
+                 bool vectorized) {
   using C = ComputeType<S>;
   constexpr int kLanes = static_cast<int>(kVectorBytes / sizeof(S));
   const int row_slots = kThreadsPerBlock / row_threads;
@@ -323,7 +327,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock, kStructuredMinBlocks<S>)
         if constexpr (!kBackward) {
           C y[kLanes];
 #pragma unroll
-          for (int k = 0; k < kLanes; ++k) y[k] = math::apply_pass<Pass::forward>(op, gate[k], C(0), C(0), false).y * up[k];
+          for (int k = 0; k < kLanes; ++k) y[k] = math::gated_forward(op, wide, gate[k], up[k]);
           store_lanes<kVector>(b.y + row * b.y_stride + column, valid, y);
         } else {
           C dy[kLanes], dgate[kLanes], dup[kLanes];
@@ -335,9 +339,10 @@ __global__ void __launch_bounds__(kThreadsPerBlock, kStructuredMinBlocks<S>)
 #pragma unroll
           for (int k = 0; k < kLanes; ++k) {
             const math::ElementResult<C> r = math::apply_pass<Pass::forward_backward>(op, gate[k], up[k], C(0), false);
-            const C dgate_k = dy[k] * r.dx, dup_k = dy[k] * r.y;
-            dgate[k] = kAccumulate ? dgate[k] + dgate_k : dgate_k;
-            dup[k] = kAccumulate ? dup[k] + dup_k : dup_k;
+            // Accumulating rounds once, as everywhere (an fma: no overflow of the product where
+            // the sum is finite).
+            dgate[k] = kAccumulate ? fma(dy[k], r.dx, dgate[k]) : dy[k] * r.dx;
+            dup[k] = kAccumulate ? fma(dy[k], r.y, dup[k]) : dy[k] * r.y;
           }
           store_lanes<kVector>(b.dgate + row * b.dgate_stride + column, valid, dgate);
           store_lanes<kVector>(b.dup + row * b.dup_stride + column, valid, dup);
@@ -382,13 +387,14 @@ cudaError_t launch_gated_op(const actk::detail::GatedCall& call) {
       const dim3 grid(static_cast<unsigned>(across), static_cast<unsigned>(down));
       using Op = Functor<ComputeType<S>>;
       const Op op(call.params);
+      const Functor<double> wide(call.params);  // gated_forward's slow path
       const auto stream = static_cast<cudaStream_t>(call.stream);
       if (!backward) {
-        gated_kernel<false, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, b, call.rows, call.cols, row_threads, vectorized);
+        gated_kernel<false, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, wide, b, call.rows, call.cols, row_threads, vectorized);
       } else if (call.accumulate) {
-        gated_kernel<true, true><<<grid, kThreadsPerBlock, 0, stream>>>(op, b, call.rows, call.cols, row_threads, vectorized);
+        gated_kernel<true, true><<<grid, kThreadsPerBlock, 0, stream>>>(op, wide, b, call.rows, call.cols, row_threads, vectorized);
       } else {
-        gated_kernel<true, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, b, call.rows, call.cols, row_threads, vectorized);
+        gated_kernel<true, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, wide, b, call.rows, call.cols, row_threads, vectorized);
       }
       return cudaSuccess;
     });

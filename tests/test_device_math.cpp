@@ -21,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include "actk/structured.hpp"
 #include "kernels/activation_math.hpp"
 #include "kernels/channel_tiling.hpp"
 #include "kernels/vector_split.hpp"
@@ -197,6 +198,51 @@ TEST(DeviceMathTails, SoftplusWithSmallOrNegativeBeta) {
       const validation::Comparison r = validation::compare(dtype, got.y.data(), want.y.data(), nullptr, x.count(), tol);
       EXPECT_TRUE(r.passed()) << "beta " << beta << " " << dtype_name(dtype) << ": " << r.failures << " off, first "
                               << validation::describe_element(dtype, x.data(), got.y.data(), want.y.data(), r.worst_index);
+    }
+  }
+}
+
+// A gate's activation applied with the kernels' math to one element of a gated forward pass
+// (math::gated_forward: the functor in float, its slow path in double).
+float gated_forward_element(Activation gate_activation, const ActivationParams& params, float gate, float up) {
+  switch (gate_activation) {
+#define ACTK_GATED_ELEMENT_CASE(id, Functor, param_mask, from_output) \
+  case Activation::id:                                                \
+    return math::gated_forward(math::Functor<float>(params), math::Functor<double>(params), gate, up);
+    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_GATED_ELEMENT_CASE)
+#undef ACTK_GATED_ELEMENT_CASE
+    default: break;
+  }
+  ADD_FAILURE() << activation_name(gate_activation) << " is not elementwise";
+  return 0;
+}
+
+TEST(DeviceMathTails, GatedForwardWhereTheGateIsTiny) {
+  // The cpu backend's fuzz finding, for the CUDA kernels' math: act(gate) below the smallest normal
+  // float (subnormal, or 0 where it underflows) times a large up lost the product's precision
+  // (swiglu at gate = -110, up = 3e38: 0 for -2e-8).
+  const std::vector<double> gates = {1e-40, -3e-42, 1e-44, -20, -88, -95, -103, -110, -150, -12, 0.0, 2.0};
+  for (const DType dtype : {DType::f32, DType::bf16, DType::f16}) {
+    const double up_value = dtype == DType::f16 ? 6e4 : 3e38;
+    const HostBuffer gate(dtype, gates), up(dtype, std::vector<double>(gates.size(), up_value));
+    const auto n = static_cast<std::int64_t>(gates.size());
+    for (const ActivationInfo& entry : catalogue(ActivationKind::gated)) {
+      std::vector<double> got(gates.size());
+      for (std::int64_t i = 0; i < n; ++i) {
+        got[i] = gated_forward_element(entry.gate, ActivationParams{}, static_cast<float>(gate.at(i)),
+                                       static_cast<float>(up.at(i)));
+      }
+      const HostBuffer y(dtype, got);  // rounded once to the storage type, as the kernels store
+      HostBuffer want(dtype, n);
+      Options reference;
+      reference.backend = Backend::reference;
+      gated_forward(entry.activation, {gate.data(), dtype, 1, n, n}, {up.data(), dtype, 1, n, n},
+                    {want.data(), dtype, 1, n, n}, reference);
+      const validation::Tolerance tol = validation::tolerance(entry.activation, dtype, Pass::forward, Backend::cuda);
+      const validation::Comparison r = validation::compare(dtype, y.data(), want.data(), nullptr, n, tol);
+      EXPECT_TRUE(r.passed()) << entry.name << " " << dtype_name(dtype) << ": " << r.failures << " off, first "
+                              << validation::describe_element(dtype, gate.data(), y.data(), want.data(),
+                                                              r.worst_index);
     }
   }
 }
