@@ -5,6 +5,7 @@
 // device every test reports itself skipped, by name.
 #include <cuda_runtime.h>
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <random>
@@ -323,6 +324,84 @@ TEST_P(Structured, AccumulateAddsToEveryGradient) {
   expect_doubled("maxout", {n}, [&](const Options& o, std::vector<DeviceBuffer>& out) {
     maxout_backward(x_d.view(), {}, {dy_d.view().data, dtype, n / 7}, out[0].view(), {channels, 7}, o);
   });
+}
+
+// The cpu backend's fuzz findings, on the device. Gated forward: act(gate) below the smallest
+// normal float times a large up keeps the product's precision (in f64 there is no wider type:
+// not checked). Accumulating near the top of the range rounds once: dy * f' past the range, added
+// to an old value of the other sign, is finite (bias, PReLU and gated backward).
+TEST_P(Structured, TinyGatesAndAccumulationNearTheTopMatchTheReference) {
+  const DType dtype = GetParam();
+  auto matrix = [&](const void* data, std::int64_t n) { return ConstMatrixView(data, dtype, 1, n, n); };
+  auto out = [&](void* data, std::int64_t n) { return MatrixView(data, dtype, 1, n, n); };
+  if (dtype != DType::f64) {
+    const std::vector<double> gates = {1e-40, -3e-42, 1e-44, -88, -95, -103, -110, -12, 0.0, 2.0};
+    const auto n = static_cast<std::int64_t>(gates.size());
+    const HostBuffer gate(dtype, gates), up(dtype, std::vector<double>(gates.size(), dtype == DType::f16 ? 6e4 : 3e38));
+    const DeviceBuffer gate_d(gate), up_d(up);
+    for (const ActivationInfo& entry : catalogue(ActivationKind::gated)) {
+      HostBuffer want(dtype, n);
+      gated_forward(entry.activation, matrix(gate.data(), n), matrix(up.data(), n), out(want.data(), n),
+                    on(Backend::reference));
+      DeviceBuffer y_d(HostBuffer(dtype, n));
+      gated_forward(entry.activation, matrix(gate_d.view().data, n), matrix(up_d.view().data, n), out(y_d.data(), n),
+                    on(Backend::cuda));
+      synchronize();
+      const HostBuffer got = y_d.to_host();
+      const validation::Comparison c =
+          validation::compare(dtype, got.data(), want.data(), nullptr, n,
+                              validation::tolerance(entry.activation, dtype, Pass::forward, Backend::cuda));
+      EXPECT_TRUE(c.passed()) << entry.name << " y: " << c.failures << " off, worst at " << c.worst_index;
+    }
+  }
+  const double top = dtype == DType::f16 ? 65504 : dtype == DType::bf16 ? 0x1.fep127
+                   : dtype == DType::f32 ? 0x1.fffffep127 : 0x1.fffffffffffffp1023;
+  Options accumulate = on(Backend::cuda), reference = on(Backend::reference);
+  accumulate.accumulate = reference.accumulate = true;
+  const HostBuffer old(dtype, std::vector<double>{-0.75 * top, -0.75 * top}), zeros(dtype, 2);
+  const HostBuffer dy(dtype, std::vector<double>{0.6 * top, 0.6 * top});
+  // The outputs checked start as `old`; dy times its factor is past the range: 0.6 top x 2 (PReLU's
+  // weight for x = -1, reglu's act(gate) = 2 for dup), 0.99 top x 1.05 (selu' at x + b = 2).
+  const HostBuffer minus_one(dtype, std::vector<double>{-1, -1}), two(dtype, std::vector<double>{2, 2});
+  const HostBuffer w(dtype, std::vector<double>{2}), b(dtype, std::vector<double>{0, 0});
+  const HostBuffer big_dy(dtype, std::vector<double>{0.99 * top, 0.99 * top});
+  auto check = [&](const char* what, const HostBuffer& got, const HostBuffer& want, const HostBuffer& upstream,
+                   Activation judged) {
+    EXPECT_TRUE(std::isfinite(got.at(0)) && std::isfinite(got.at(1))) << what << ": " << got.at(0);
+    const validation::Comparison c = validation::compare(dtype, got.data(), want.data(), upstream.data(), 2,
+                                                         validation::tolerance(judged, dtype, Pass::backward, Backend::cuda));
+    EXPECT_TRUE(c.passed()) << what << ": " << c.failures << " off";
+  };
+  {
+    HostBuffer dx_ref = old, dw_ref = zeros;
+    prelu_backward(minus_one.view(), w.view(), dy.view(), dx_ref.view(), dw_ref.view(), {1, 1, 2}, reference);
+    const DeviceBuffer x_d(minus_one), w_d(w), dy_d(dy);
+    DeviceBuffer dx_d(old), dw_d(zeros);
+    prelu_backward(x_d.view(), w_d.view(), dy_d.view(), dx_d.view(), dw_d.view(), {1, 1, 2}, accumulate);
+    synchronize();
+    check("prelu dx", dx_d.to_host(), dx_ref, dy, Activation::leaky_relu);
+  }
+  {
+    HostBuffer dx_ref = old, db_ref = zeros;
+    backward_bias(Activation::selu, two.view(), b.view(), big_dy.view(), dx_ref.view(), db_ref.view(), reference);
+    const DeviceBuffer x_d(two), b_d(b), dy_d(big_dy);
+    DeviceBuffer dx_d(old), db_d(zeros);
+    backward_bias(Activation::selu, x_d.view(), b_d.view(), dy_d.view(), dx_d.view(), db_d.view(), accumulate);
+    synchronize();
+    check("bias dx", dx_d.to_host(), dx_ref, big_dy, Activation::selu);
+  }
+  {
+    const HostBuffer half(dtype, std::vector<double>{0.5, 0.5});
+    HostBuffer dgate_ref = old, dup_ref = old;
+    gated_backward(Activation::reglu, matrix(two.data(), 2), matrix(half.data(), 2), matrix(dy.data(), 2),
+                   out(dgate_ref.data(), 2), out(dup_ref.data(), 2), reference);
+    const DeviceBuffer gate_d(two), up_d(half), dy_d(dy);
+    DeviceBuffer dgate_d(old), dup_d(old);
+    gated_backward(Activation::reglu, matrix(gate_d.view().data, 2), matrix(up_d.view().data, 2),
+                   matrix(dy_d.view().data, 2), out(dgate_d.data(), 2), out(dup_d.data(), 2), accumulate);
+    synchronize();
+    check("reglu dup", dup_d.to_host(), dup_ref, dy, Activation::reglu);
+  }
 }
 
 // In place (dx == dy) gives the bits of the out-of-place call, for bias fusion and PReLU.
