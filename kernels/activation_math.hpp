@@ -550,20 +550,39 @@ ACTK_HOST_DEVICE ElementResult<T> apply_pass(const Op& op, T x, T dy, T dx_old, 
 }
 
 /// One element of a gated op's forward pass, y = act(gate) * up, with `op` the gate's functor in
-/// the compute type T and `wide` the same activation in double. Where act(gate) is below T's
-/// smallest normal value, its rounding is an absolute error (down to 0 where it underflows), which
-/// a large up turns into a large relative one (swiglu in f32 at gate = -110, up = 1e38: 0 for
-/// -2e-8): there the product is formed in double and rounded once. With T = double there is no
-/// wider type, and y keeps that error (below 2^-1074 |up|).
+/// the compute type T and `wide` the same activation in double. Where act(gate), or a factor of
+/// it (e^gate in silu = gate e^gate), is below T's smallest normal value, its rounding is an
+/// absolute error (down to 0 where it underflows), which a large up turns into a large relative
+/// one (swiglu in f32 at gate = -110, up = 1e38: 0 for -2e-8; at gate = -91.75: 52 ulp): below
+/// 2^10 times the smallest normal value (the gate factors are below 2^7) and with |up| > 1, the
+/// product is formed in double and rounded once. relu is exact. With T = double there is no wider
+/// type, and y keeps that error.
 template <class Op, class WideOp, class T>
 ACTK_HOST_DEVICE T gated_forward(const Op& op, const WideOp& wide, T gate, T up) {
   const T activated = op.forward(gate);
-  if constexpr (!std::is_same_v<T, double>) {
-    if (std::fabs(activated) < T(0x1p-126f) && std::fabs(up) > T(1) && std::isfinite(up)) {
+  if constexpr (!std::is_same_v<T, double> && !std::is_same_v<Op, Relu<T>>) {
+    if (std::fabs(activated) < T(0x1p-116f) && std::fabs(up) > T(1)) {
       return static_cast<T>(wide.forward(static_cast<double>(gate)) * static_cast<double>(up));
     }
   }
   return activated * up;
+}
+
+/// A gated op's dgate = dy * up * act'(gate), plus `old` when accumulating (one rounding), with
+/// no intermediate past the range where the result is not: in float compute, dy * up is exact in
+/// double and the rest is formed there; in double, the smaller of dy and up meets act' first
+/// (|act'| < 1.13 for every gate, so that product cannot overflow unless the result does).
+template <bool kAccumulate, class T>
+ACTK_HOST_DEVICE T gated_gate_gradient(T dy, T up, T derivative, T old) {
+  if constexpr (std::is_same_v<T, double>) {
+    const bool dy_smaller = std::fabs(dy) < std::fabs(up);
+    const T first = (dy_smaller ? dy : up) * derivative;
+    const T second = dy_smaller ? up : dy;
+    return kAccumulate ? std::fma(first, second, old) : first * second;
+  } else {
+    const double product = static_cast<double>(dy) * static_cast<double>(up) * static_cast<double>(derivative);
+    return static_cast<T>(kAccumulate ? product + static_cast<double>(old) : product);
+  }
 }
 
 }  // namespace actk::math

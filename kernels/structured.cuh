@@ -296,8 +296,8 @@ struct GatedBuffers {
   std::int64_t gate_stride, up_stride, dy_stride, y_stride, dgate_stride, dup_stride;
 };
 
-/// Forward y = act(gate) * up; backward dgate = dy * (up * act'(gate)), dup = dy * act(gate) from
-/// one evaluation of the activation (the CPU backend's order of operations). A block's threads
+/// Forward y = act(gate) * up; backward dgate = dy * up * act'(gate), dup = dy * act(gate) from
+/// one evaluation of the activation. A block's threads
 /// cover `row_threads` 16-byte column groups of each of 256 / row_threads rows, so that narrow
 /// rows still keep every thread busy.
 template <bool kBackward, bool kAccumulate, class Op, class WideOp, class S>
@@ -338,10 +338,10 @@ __global__ void __launch_bounds__(kThreadsPerBlock, kStructuredMinBlocks<S>)
           }
 #pragma unroll
           for (int k = 0; k < kLanes; ++k) {
-            const math::ElementResult<C> r = math::apply_pass<Pass::forward_backward>(op, gate[k], up[k], C(0), false);
-            // Accumulating rounds once, as everywhere (an fma: no overflow of the product where
-            // the sum is finite).
-            dgate[k] = kAccumulate ? fma(dy[k], r.dx, dgate[k]) : dy[k] * r.dx;
+            // act(gate) and act'(gate) (dy = 1) from one evaluation; accumulating rounds once,
+            // as everywhere (no overflow of a product where the sum is finite).
+            const math::ElementResult<C> r = math::apply_pass<Pass::forward_backward>(op, gate[k], C(1), C(0), false);
+            dgate[k] = math::gated_gate_gradient<kAccumulate>(dy[k], up[k], r.dx, dgate[k]);
             dup[k] = kAccumulate ? fma(dy[k], r.y, dup[k]) : dy[k] * r.y;
           }
           store_lanes<kVector>(b.dgate + row * b.dgate_stride + column, valid, dgate);

@@ -202,13 +202,20 @@ TEST(DeviceMathTails, SoftplusWithSmallOrNegativeBeta) {
   }
 }
 
-// A gate's activation applied with the kernels' math to one element of a gated forward pass
-// (math::gated_forward: the functor in float, its slow path in double).
-float gated_forward_element(Activation gate_activation, const ActivationParams& params, float gate, float up) {
+// One element of a gated pass with the kernels' math (math::gated_forward: the functor in float,
+// its slow path in double; math::gated_gate_gradient), the gate's activation chosen at run time.
+template <class C>
+C gated_element(Activation gate_activation, bool backward, C gate, C up, C dy) {
+  const ActivationParams params;
   switch (gate_activation) {
-#define ACTK_GATED_ELEMENT_CASE(id, Functor, param_mask, from_output) \
-  case Activation::id:                                                \
-    return math::gated_forward(math::Functor<float>(params), math::Functor<double>(params), gate, up);
+#define ACTK_GATED_ELEMENT_CASE(id, Functor, param_mask, from_output)                                       \
+  case Activation::id:                                                                                      \
+    if (backward) {                                                                                         \
+      const C derivative = math::apply_pass<Pass::forward_backward>(math::Functor<C>(params), gate, C(1),    \
+                                                                    C(0), false).dx;                        \
+      return math::gated_gate_gradient<false>(dy, up, derivative, C(0));                                    \
+    }                                                                                                       \
+    return math::gated_forward(math::Functor<C>(params), math::Functor<double>(params), gate, up);
     ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_GATED_ELEMENT_CASE)
 #undef ACTK_GATED_ELEMENT_CASE
     default: break;
@@ -217,32 +224,68 @@ float gated_forward_element(Activation gate_activation, const ActivationParams& 
   return 0;
 }
 
+// The kernels' gated forward, or dgate, against the reference backend's, for every gated entry.
+void expect_gated_elements_agree(DType dtype, bool backward, const std::vector<double>& gates, double up_value,
+                                 double dy_value) {
+  const auto n = static_cast<std::int64_t>(gates.size());
+  const HostBuffer gate(dtype, gates), up(dtype, std::vector<double>(gates.size(), up_value));
+  const HostBuffer dy(dtype, std::vector<double>(gates.size(), dy_value));
+  std::vector<double> upstream(gates.size());
+  for (std::int64_t i = 0; i < n; ++i) upstream[i] = dy.at(i) * up.at(i);
+  const HostBuffer scale(dtype, upstream);
+  Options reference;
+  reference.backend = Backend::reference;
+  auto view = [&](const void* data) { return ConstMatrixView(data, dtype, 1, n, n); };
+  auto out = [&](void* data) { return MatrixView(data, dtype, 1, n, n); };
+  for (const ActivationInfo& entry : catalogue(ActivationKind::gated)) {
+    std::vector<double> got(gates.size());
+    for (std::int64_t i = 0; i < n; ++i) {
+      got[i] = dtype == DType::f64 ? gated_element<double>(entry.gate, backward, gate.at(i), up.at(i), dy.at(i))
+                                   : gated_element<float>(entry.gate, backward, static_cast<float>(gate.at(i)),
+                                                          static_cast<float>(up.at(i)), static_cast<float>(dy.at(i)));
+    }
+    const HostBuffer result(dtype, got);  // rounded once to the storage type, as the kernels store
+    HostBuffer want(dtype, n), other(dtype, n);
+    if (backward) {
+      gated_backward(entry.activation, view(gate.data()), view(up.data()), view(dy.data()), out(want.data()),
+                     out(other.data()), reference);
+    } else {
+      gated_forward(entry.activation, view(gate.data()), view(up.data()), out(want.data()), reference);
+    }
+    const Pass pass = backward ? Pass::backward : Pass::forward;
+    const validation::Tolerance tol = validation::tolerance(entry.activation, dtype, pass, Backend::cuda);
+    const validation::Comparison r =
+        validation::compare(dtype, result.data(), want.data(), backward ? scale.data() : nullptr, n, tol);
+    EXPECT_TRUE(r.passed()) << entry.name << " " << dtype_name(dtype) << (backward ? " dgate" : " y") << ", up "
+                            << up_value << ": " << r.failures << " off, first "
+                            << validation::describe_element(dtype, gate.data(), result.data(), want.data(),
+                                                            r.worst_index);
+  }
+}
+
 TEST(DeviceMathTails, GatedForwardWhereTheGateIsTiny) {
   // The cpu backend's fuzz finding, for the CUDA kernels' math: act(gate) below the smallest normal
-  // float (subnormal, or 0 where it underflows) times a large up lost the product's precision
-  // (swiglu at gate = -110, up = 3e38: 0 for -2e-8).
-  const std::vector<double> gates = {1e-40, -3e-42, 1e-44, -20, -88, -95, -103, -110, -150, -12, 0.0, 2.0};
+  // float (subnormal, or 0 where it underflows), or a factor of it (silu = gate e^gate near
+  // gate = -91), times a large up lost the product's precision (swiglu at gate = -110, up = 3e38:
+  // 0 for -2e-8; at -91.75: 52 ulp); an infinite up made NaN of the reference's infinity.
+  const std::vector<double> gates = {1e-40, -3e-42, 1e-44, -20,  -88,   -89.5, -91, -91.75,
+                                     -95,   -103,   -110,  -150, -10.1, -12,   0.0, 2.0};
   for (const DType dtype : {DType::f32, DType::bf16, DType::f16}) {
-    const double up_value = dtype == DType::f16 ? 6e4 : 3e38;
-    const HostBuffer gate(dtype, gates), up(dtype, std::vector<double>(gates.size(), up_value));
-    const auto n = static_cast<std::int64_t>(gates.size());
-    for (const ActivationInfo& entry : catalogue(ActivationKind::gated)) {
-      std::vector<double> got(gates.size());
-      for (std::int64_t i = 0; i < n; ++i) {
-        got[i] = gated_forward_element(entry.gate, ActivationParams{}, static_cast<float>(gate.at(i)),
-                                       static_cast<float>(up.at(i)));
-      }
-      const HostBuffer y(dtype, got);  // rounded once to the storage type, as the kernels store
-      HostBuffer want(dtype, n);
-      Options reference;
-      reference.backend = Backend::reference;
-      gated_forward(entry.activation, {gate.data(), dtype, 1, n, n}, {up.data(), dtype, 1, n, n},
-                    {want.data(), dtype, 1, n, n}, reference);
-      const validation::Tolerance tol = validation::tolerance(entry.activation, dtype, Pass::forward, Backend::cuda);
-      const validation::Comparison r = validation::compare(dtype, y.data(), want.data(), nullptr, n, tol);
-      EXPECT_TRUE(r.passed()) << entry.name << " " << dtype_name(dtype) << ": " << r.failures << " off, first "
-                              << validation::describe_element(dtype, gate.data(), y.data(), want.data(),
-                                                              r.worst_index);
+    const double up = dtype == DType::f16 ? 6e4 : 3e38;
+    for (const double u : {up, -up, static_cast<double>(INFINITY)}) expect_gated_elements_agree(dtype, false, gates, u, 1);
+  }
+}
+
+TEST(DeviceMathTails, GatedGateGradientDoesNotOverflowWhereItIsFinite) {
+  // The review's finding: the kernels formed up * act'(gate) first, which overflows for an up near
+  // the top of the range and act' > 1 (silu' = 1.0998 at 2.4, gelu' = 1.129 at 1.4142) while
+  // dy * up * act' is finite for dy < 0.9.
+  const std::vector<double> gates = {2.4, 1.4142, 1.5, 1.0, 0.5, -1.0, -3.0};
+  for (const DType dtype : {DType::f32, DType::bf16, DType::f64}) {
+    const double top = dtype == DType::f64 ? 0x1.fffffffffffffp1023 : dtype == DType::bf16 ? 0x1.fep127 : 0x1.fffffep127;
+    for (const double dy : {0.5, 0.85, -0.7}) {
+      expect_gated_elements_agree(dtype, true, gates, 0.99 * top, dy);
+      expect_gated_elements_agree(dtype, true, gates, -0.99 * top, dy);
     }
   }
 }

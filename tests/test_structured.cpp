@@ -352,19 +352,27 @@ TEST_P(Structured, GatedOutputIsAccurateWhereTheGateIsTiny) {
   // The fuzzer's finding: act(gate) below the smallest normal value of the compute type (subnormal,
   // or 0 where it underflows) times a large up lost the product's precision (geglu in f64 at
   // gate = 1e-309, up = 1e289: 28 ulp off), or all of it (swiglu at gate = -110, up = 1e38: 0).
+  // The review's findings: act(gate) normal but a factor of it subnormal (silu = gate e^gate at
+  // gate = -91.75: 52 ulp off in the portable kernels), and an infinite up, where the reference's
+  // product is infinite and act(gate) rounded to 0 made it NaN.
   const bool f64 = dtype() == DType::f64;
   const double up_value = dtype() == DType::f16 ? 6e4 : f64 ? 1e300 : 3e38;
-  const std::vector<double> gates = f64 ? std::vector<double>{1e-309, -1e-310, 3e-320, -700, -745, -30, 0.0, 2.0}
-                                        : std::vector<double>{1e-40, -3e-42, 1e-44, -88, -95, -103, -110, -12, 0.0, 2.0};
+  const std::vector<double> gates =
+      f64 ? std::vector<double>{1e-309, -1e-310, 3e-320, -700, -705, -709, -745, -30, -37.7, 0.0, 2.0}
+          : std::vector<double>{1e-40, -3e-42, 1e-44, -88, -89.5, -91, -91.75, -95, -103, -110, -10.1, -12, 0.0, 2.0};
   const std::int64_t n = static_cast<std::int64_t>(gates.size());
-  const HostBuffer gate(dtype(), gates), up(dtype(), std::vector<double>(gates.size(), up_value));
-  for (Activation a : kGated) {
-    HostBuffer y(dtype(), n), y_ref(dtype(), n);
-    gated_forward(a, {gate.data(), dtype(), 1, n, n}, {up.data(), dtype(), 1, n, n}, {y.data(), dtype(), 1, n, n},
-                  on(backend()));
-    gated_forward(a, {gate.data(), dtype(), 1, n, n}, {up.data(), dtype(), 1, n, n}, {y_ref.data(), dtype(), 1, n, n},
-                  on(Backend::reference));
-    expect_agree(y, y_ref, nullptr, a, Pass::forward, backend(), std::string(activation_name(a)) + " y");
+  const HostBuffer gate(dtype(), gates);
+  for (const double u : {up_value, -up_value, static_cast<double>(INFINITY)}) {
+    const HostBuffer up(dtype(), std::vector<double>(gates.size(), u));
+    for (Activation a : kGated) {
+      HostBuffer y(dtype(), n), y_ref(dtype(), n);
+      gated_forward(a, {gate.data(), dtype(), 1, n, n}, {up.data(), dtype(), 1, n, n}, {y.data(), dtype(), 1, n, n},
+                    on(backend()));
+      gated_forward(a, {gate.data(), dtype(), 1, n, n}, {up.data(), dtype(), 1, n, n},
+                    {y_ref.data(), dtype(), 1, n, n}, on(Backend::reference));
+      expect_agree(y, y_ref, nullptr, a, Pass::forward, backend(),
+                   std::string(activation_name(a)) + " y, up " + std::to_string(u));
+    }
   }
 }
 

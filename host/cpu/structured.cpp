@@ -315,7 +315,10 @@ void maxout(const MaxoutCall& call) {
 //  - Forward, act(gate) below the smallest normal value: its rounding to the compute type is then
 //    an absolute error (down to 0 where it underflows), within act's own contract but up to
 //    2^-149 |up| in y = act(gate) * up, far from the few ulp y is held to (geglu at gate = 1e-309,
-//    up = 1e289: 28 ulp; swiglu at gate = -110, up = 1e38: 0 for -2e-8).
+//    up = 1e289: 28 ulp; swiglu at gate = -110, up = 1e38: 0 for -2e-8). Also up to 2^10 times
+//    that value, where a factor of act(gate) is subnormal (e^gate in silu = gate e^gate: the gate
+//    factors are below 2^10), as in the portable kernels; and for an infinite up, whose product
+//    with an act(gate) that underflowed would be NaN where the reference's is infinite.
 //  - Backward, dgate = dy * up * act'(gate) (plus the old dgate) overflowed although every input
 //    is finite: the f32 kernels' act' (sigmoid, gelu, gelu_tanh, silu) stands in for its own tail,
 //    below 2^-117, with a value within the contract's absolute floor but not relatively close,
@@ -358,7 +361,7 @@ template <class T>
 void gated(const GatedCall& call) {
   using C = Compute<T>;
   constexpr bool same = std::is_same_v<T, C>;  // f32 and f64 data: no conversion buffers
-  constexpr C smallest_normal = std::numeric_limits<C>::min();
+  constexpr C tiny_activation = std::numeric_limits<C>::min() * C(1024);  // see the slow paths
   const C largest = largest_finite<T>();
   const std::int64_t chunks_per_row = (call.cols + kChunk - 1) / kChunk;
   const std::int64_t chunks = call.rows * chunks_per_row;
@@ -393,12 +396,11 @@ void gated(const GatedCall& call) {
       int tiny = 0;
       for (std::int64_t i = 0; i < n; ++i) {
         first[i] = activated[i] * u[i];
-        tiny |= (std::fabs(activated[i]) < smallest_normal) & (std::fabs(u[i]) > C(1));
+        tiny |= (std::fabs(activated[i]) < tiny_activation) & (std::fabs(u[i]) > C(1));
       }
       if (tiny && tiny_gates_inexact) {
         for (std::int64_t i = 0; i < n; ++i) {
-          if (std::fabs(activated[i]) < smallest_normal && std::fabs(u[i]) > C(1) && std::isfinite(u[i]) &&
-              std::isfinite(g[i])) {
+          if (std::fabs(activated[i]) < tiny_activation && std::fabs(u[i]) > C(1)) {
             first[i] = gated_y_slow(call.activation, call.params, g[i], u[i]);
           }
         }
