@@ -87,6 +87,19 @@ class DeviceBuffer {
   thrust::device_vector<unsigned char> storage_;
 };
 
+/// Owns a non-blocking stream.
+class Stream {
+ public:
+  Stream() { EXPECT_EQ(cudaSuccess, cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+  ~Stream() { cudaStreamDestroy(stream_); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
 /// The device buffers of one pass: x (y for backward_from_output), dy, and the outputs.
 struct DevicePass {
   DeviceBuffer x, dy, y, dx;

@@ -25,6 +25,7 @@ using testing::CudaTestWithParam;
 using testing::DeviceBuffer;
 using testing::DevicePass;
 using testing::PassResult;
+using testing::Stream;
 using validation::HostBuffer;
 
 struct Case {
@@ -279,19 +280,6 @@ TEST_P(InPlace, MatchesOutOfPlace) {
 
 INSTANTIATE_TEST_SUITE_P(Cuda, InPlace, ::testing::ValuesIn(activation_dtype_cases(testing::all_activations())),
                          activation_dtype_name);
-
-// Owns a non-blocking stream.
-class Stream {
- public:
-  Stream() { EXPECT_EQ(cudaSuccess, cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
-  ~Stream() { cudaStreamDestroy(stream_); }
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  cudaStream_t get() const { return stream_; }
-
- private:
-  cudaStream_t stream_ = nullptr;
-};
 
 // The calls allocate nothing, copy nothing and never synchronize, so they can be captured in a
 // CUDA graph; the graph, launched twice, gives the reference's results.

@@ -1,8 +1,8 @@
 // The structured activations on the cuda backend (label `gpu`): the validation suite's PReLU,
 // Maxout, gated and bias rows against the reference; shapes with no rows, one row, odd widths and
 // misaligned views; reductions bit-identical run to run, for any grid and for the vector and the
-// scalar path; in place; accumulation; graph capture of the stream-ordered workspace. Without a
-// device every test reports itself skipped, by name.
+// scalar path; in place; accumulation; graph capture of the stream-ordered workspace; 8 host
+// threads on streams of their own. Without a device every test reports itself skipped, by name.
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -25,6 +26,7 @@ namespace {
 using testing::CudaTest;
 using testing::CudaTestWithParam;
 using testing::DeviceBuffer;
+using testing::Stream;
 using validation::HostBuffer;
 
 using testing::on;
@@ -433,23 +435,77 @@ TEST_F(CudaTest, BiasBackwardInAGraph) {
   const BiasRun direct = bias_backward_on_device(Activation::gelu, x, b, dy, 0);
   const DeviceBuffer x_d(x), b_d(b), dy_d(dy);
   DeviceBuffer dx_d(DType::f32, n), db_d(DType::f32, channels);
-  cudaStream_t stream = nullptr;
-  ASSERT_EQ(cudaSuccess, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  const Stream stream;
   Options options = on(Backend::cuda);
-  options.stream = stream;
+  options.stream = stream.get();
   cudaGraph_t graph = nullptr;
-  ASSERT_EQ(cudaSuccess, cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  ASSERT_EQ(cudaSuccess, cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeThreadLocal));
   backward_bias(Activation::gelu, x_d.view(), b_d.view(), dy_d.view(), dx_d.view(), db_d.view(), options);
-  ASSERT_EQ(cudaSuccess, cudaStreamEndCapture(stream, &graph));
+  ASSERT_EQ(cudaSuccess, cudaStreamEndCapture(stream.get(), &graph));
   cudaGraphExec_t exec = nullptr;
   ASSERT_EQ(cudaSuccess, cudaGraphInstantiate(&exec, graph, 0));
-  for (int i = 0; i < 2; ++i) ASSERT_EQ(cudaSuccess, cudaGraphLaunch(exec, stream));
-  ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(cudaSuccess, cudaGraphLaunch(exec, stream.get()));
+  ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream.get()));
   EXPECT_TRUE(dx_d.to_host() == direct.dx);
   EXPECT_TRUE(db_d.to_host() == direct.dbias);
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
-  cudaStreamDestroy(stream);
+}
+
+// 8 host threads, each on a stream of its own, run reductions at once: bias, PReLU and gated
+// backward (the workspace pool is shared by every stream of the device), 8 times each. Every
+// result has the bits of the same call made serially on the default stream.
+TEST_F(CudaTest, EightThreadsOnTheirOwnStreamsMatchSerialCalls) {
+  constexpr int kThreads = 8;
+  constexpr std::int64_t rows = 256, channels = 2048, n = rows * channels;
+  struct Job {
+    int kind;
+    DeviceBuffer x, parameter, dy;
+  };
+  std::vector<Job> jobs;
+  for (int t = 0; t < kThreads; ++t) {
+    const DType d = testing::all_dtypes()[t % 2];  // kind and dtype repeat: streams share kernels
+    jobs.push_back({t % 3, DeviceBuffer(random_buffer(d, n, 10 + t)), DeviceBuffer(random_buffer(d, channels, 20 + t)),
+                    DeviceBuffer(random_buffer(d, n, 30 + t))});
+  }
+  // One call of a job on `stream`, waited for: the outputs (dx or dgate, then dbias, dweight or dup).
+  auto run = [&](const Job& j, cudaStream_t stream) {
+    const DType d = j.x.view().dtype;
+    Options options = on(Backend::cuda);
+    options.stream = stream;
+    DeviceBuffer first(d, n), second(d, j.kind == 2 ? n : channels);
+    if (j.kind == 0) {
+      backward_bias(Activation::gelu, j.x.view(), j.parameter.view(), j.dy.view(), first.view(), second.view(), options);
+    } else if (j.kind == 1) {
+      prelu_backward(j.x.view(), j.parameter.view(), j.dy.view(), first.view(), second.view(), {rows, channels, 1},
+                     options);
+    } else {
+      const std::int64_t h = channels;
+      gated_backward(Activation::swiglu, {j.x.view().data, d, rows, h, h}, {j.dy.view().data, d, rows, h, h},
+                     {j.x.view().data, d, rows, h, h}, {first.data(), d, rows, h, h}, {second.data(), d, rows, h, h},
+                     options);
+    }
+    EXPECT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+    return std::vector<HostBuffer>{first.to_host(), second.to_host()};
+  };
+  std::vector<std::vector<HostBuffer>> serial;
+  for (const Job& j : jobs) serial.push_back(run(j, nullptr));
+  std::vector<std::vector<std::vector<HostBuffer>>> concurrent(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const Stream stream;
+      for (int repeat = 0; repeat < 8; ++repeat) concurrent[t].push_back(run(jobs[t], stream.get()));
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    for (const std::vector<HostBuffer>& outputs : concurrent[t]) {
+      for (std::size_t o = 0; o < outputs.size(); ++o) {
+        EXPECT_TRUE(outputs[o] == serial[t][o]) << "thread " << t << " (kind " << jobs[t].kind << ") output " << o;
+      }
+    }
+  }
 }
 
 TEST_F(CudaTest, MaxoutIndexOutsideTheGroupRoutesNothing) {
