@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Turns actk-bench JSON (and optionally `actk validate --json`) into a markdown report and plots.
 
-    /usr/bin/python3 bench/report.py BENCH.json [--validate VALIDATE.json] [--out DIR]
+    /usr/bin/python3 bench/report.py BENCH.json [MORE.json ...] [--validate VALIDATE.json] [--out DIR]
+
+Several files are read as one run (the context is the first file's): actk-bench's, and
+bench/torch_peer.py's PyTorch rows, which give each cuda row a vs_torch (the torch row's time over
+the cuda row's; timed in its own process of the same session, not in the same iterations).
 
 Writes DIR/report.md and, per (pass, dtype) found:
   DIR/gbps_<pass>_<dtype>.png      GB/s against n, one panel per activation, one line per backend,
@@ -21,7 +25,7 @@ import sys
 # Peers drawn in a fixed colour each, so that plots compare at a glance.
 COLOURS = {"cuda": "tab:green", "cpu": "tab:blue", "copy": "black", "copy_kernel": "dimgray",
            "onednn": "tab:orange", "cudnn": "tab:red", "thrust": "tab:purple", "textbook": "tab:brown",
-           "reference": "tab:gray", "launch": "lightgray"}
+           "reference": "tab:gray", "launch": "lightgray", "torch": "tab:olive"}
 ROOFLINES = ("copy", "copy_kernel", "launch")
 
 
@@ -49,6 +53,16 @@ def load_rows(path):
                     row[key] = value
         rows.append(row)
     return data.get("context", {}), rows
+
+
+def add_torch_ratios(rows):
+    """vs_torch on each cuda row that has a torch row of the same pass, activation, dtype and n."""
+    key = lambda r: (r["pass"], r["activation"], r["dtype"], r["n"])
+    torch = {key(r): r for r in rows if r["backend"] == "torch" and not r["skipped"]}
+    for r in rows:
+        peer = torch.get(key(r))
+        if r["backend"] == "cuda" and not r["skipped"] and peer:
+            r["vs_torch"] = peer["time_us"] / r["time_us"]
 
 
 def fmt(value, digits=2):
@@ -179,12 +193,16 @@ def plots(rows, out_dir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("bench", help="actk-bench --benchmark_out=FILE --benchmark_out_format=json output")
+    parser.add_argument("bench", nargs="+",
+                        help="actk-bench --benchmark_out=FILE --benchmark_out_format=json output (and torch_peer.py's)")
     parser.add_argument("--validate", help="actk validate --json output")
     parser.add_argument("--out", default="report", help="output folder (default: report)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    context, rows = load_rows(args.bench)
+    context, rows = load_rows(args.bench[0])
+    for path in args.bench[1:]:
+        rows += load_rows(path)[1]
+    add_torch_ratios(rows)
     validation = None
     if args.validate:
         with open(args.validate) as f:
