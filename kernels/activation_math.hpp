@@ -585,4 +585,13 @@ ACTK_HOST_DEVICE T gated_gate_gradient(T dy, T up, T derivative, T old) {
   }
 }
 
+/// The scale of a term of a per-channel sum (dbias, dweight), which every backend adds in double:
+/// 2^-64 for compute type double, so that no running sum of up to 2^63 finite terms overflows
+/// where the sum (or the sum plus the value accumulated into) is finite, the result being scaled
+/// back once at the end; 1 for float, whose terms cannot approach the double range. A power of
+/// two: exact, except that scaled terms below the smallest normal double (terms below 2^-958)
+/// keep fewer bits, an absolute error under 2^-1010, far inside the contract's floor.
+template <class C>
+inline constexpr double kSumTermScale = std::is_same_v<C, double> ? 0x1p-64 : 1.0;
+
 }  // namespace actk::math

@@ -10,14 +10,18 @@ namespace {
 
 // ---- the per-channel sums' second stage ------------------------------------------------------
 
-// Writes (or adds to) sums[c] in the storage type of `dtype`: the double sum rounded to the
-// compute type, then once to storage, as the CPU backend does.
-__device__ void put_sum(void* sums, DType dtype, std::int64_t c, double total, bool accumulate) {
+// Writes (or adds to) sums[c] in the storage type of `dtype`, as the CPU backend does: the old
+// value is added to the double sum of scaled terms (math::kSumTermScale) in double, scaled alike,
+// and the result scaled back, rounded to the compute type, then once to storage. Rounding the sum
+// to the compute type before adding would overflow where the total does not.
+__device__ void put_sum(void* sums, DType dtype, std::int64_t c, double scaled_total, bool accumulate) {
   auto put = [&](auto* out) {
     using S = std::remove_pointer_t<decltype(out)>;
     using C = ComputeType<S>;
-    const C value = static_cast<C>(total);
-    out[c] = convert<S>(accumulate ? convert<C>(out[c]) + value : value);
+    constexpr double scale = math::kSumTermScale<C>;
+    const double scaled =
+        accumulate ? static_cast<double>(convert<C>(out[c])) * scale + scaled_total : scaled_total;
+    out[c] = convert<S>(static_cast<C>(scaled / scale));
   };
   switch (dtype) {
     case DType::f32: put(static_cast<float*>(sums)); break;

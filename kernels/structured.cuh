@@ -92,7 +92,8 @@ struct ChannelBuffers {
   S* dx;
 };
 
-/// One element's gradient and its term of the channel's sum (in double, as the CPU backend sums).
+/// One element's gradient and its term of the channel's sum (in double, scaled by
+/// math::kSumTermScale, as the CPU backend sums).
 template <class C>
 struct ChannelGradient {
   C dx;
@@ -112,7 +113,7 @@ struct BiasElement {
   __device__ __forceinline__ ChannelGradient<C> backward(C x, C bias, C dy, C old) const {
     const C derivative = math::apply_pass<Pass::backward>(op, x + bias, C(1), C(0), false).dx;
     const C gradient = dy * derivative;
-    return {kAccumulate ? fma(dy, derivative, old) : gradient, static_cast<double>(gradient)};
+    return {kAccumulate ? fma(dy, derivative, old) : gradient, static_cast<double>(gradient) * math::kSumTermScale<C>};
   }
 };
 
@@ -127,7 +128,8 @@ struct PreluElement {
   __device__ __forceinline__ ChannelGradient<C> backward(C x, C weight, C dy, C old) const {
     const bool positive = x > C(0);
     const C factor = positive ? C(1) : x != x ? x : weight;
-    return {kAccumulate ? fma(dy, factor, old) : dy * factor, positive ? 0.0 : static_cast<double>(dy) * x};
+    return {kAccumulate ? fma(dy, factor, old) : dy * factor,
+            positive ? 0.0 : static_cast<double>(dy) * x * math::kSumTermScale<C>};
   }
 };
 

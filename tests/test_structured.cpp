@@ -130,10 +130,11 @@ TEST_P(Structured, ReductionsOverNoRows) {
 }
 
 TEST_P(Structured, AccumulatedSumsAreAddedBeforeRounding) {
-  // The fuzzer's finding: the cpu backend rounded dbias and dweight (sums formed in double) to the
-  // compute type before adding the old value: 1.3 x the largest f32 added to -0.6 x it gave inf.
+  // The fuzzer's findings: the cpu backend rounded dbias and dweight (sums formed in double) to the
+  // compute type before adding the old value: 1.3 x the largest f32 added to -0.6 x it gave inf;
+  // in f64 the double running sum itself overflowed (until terms were scaled, kSumTermScale).
   const double top = dtype() == DType::f16 ? 65504 : dtype() == DType::bf16 ? 0x1.fep127
-                   : dtype() == DType::f32 ? 0x1.fffffep127 : 0x1p1020;  // f64: sums in f64, no narrowing
+                   : dtype() == DType::f32 ? 0x1.fffffep127 : 0x1.fffffffffffffp1023;
   Options accumulate = on(backend());
   accumulate.accumulate = true;
   const HostBuffer x(dtype(), std::vector<double>{-1, -1, -1}), zero(dtype(), std::vector<double>{0});
@@ -153,6 +154,23 @@ TEST_P(Structured, AccumulatedSumsAreAddedBeforeRounding) {
   prelu_backward(x.view(), w.view(), minus_dy.view(), dx_ref.view(), dw_ref.view(), {1, 1, 3}, reference);
   EXPECT_TRUE(std::isfinite(dw.at(0))) << dw.at(0);
   expect_sums_agree(dw, dw_ref, sum_abs, 3, "dweight");
+}
+
+TEST_P(Structured, SumsWhoseRunningTotalPassesTheTopAreFinite) {
+  // 0.9 top + 0.9 top - 0.9 top, in that order (one row after another): 0.9 top, where a running
+  // sum in the storage type would be inf (in f64 the double sums need kSumTermScale).
+  const double top = dtype() == DType::f16 ? 65504 : dtype() == DType::bf16 ? 0x1.fep127
+                   : dtype() == DType::f32 ? 0x1.fffffep127 : 0x1.fffffffffffffp1023;
+  const HostBuffer x(dtype(), std::vector<double>{-1, -1, -1}), zero(dtype(), std::vector<double>{0});
+  const HostBuffer w(dtype(), std::vector<double>{0.25});
+  const HostBuffer dy(dtype(), std::vector<double>{0.9 * top, 0.9 * top, -0.9 * top});
+  const HostBuffer minus_dy(dtype(), std::vector<double>{-0.9 * top, -0.9 * top, 0.9 * top});
+  const double want = HostBuffer(dtype(), std::vector<double>{0.9 * top}).at(0);
+  HostBuffer dx(dtype(), 3), db(dtype(), 1), dw(dtype(), 1);
+  backward_bias(Activation::identity, x.view(), zero.view(), dy.view(), dx.view(), db.view(), on(backend()));
+  prelu_backward(x.view(), w.view(), minus_dy.view(), dx.view(), dw.view(), {3, 1, 1}, on(backend()));
+  EXPECT_EQ(db.at(0), want);
+  EXPECT_EQ(dw.at(0), want);
 }
 
 TEST_P(Structured, AccumulatedGradientsRoundOnce) {

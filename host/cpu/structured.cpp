@@ -21,6 +21,7 @@
 #include "host/cpu/cpu_kernels.hpp"
 #include "host/dtype_visit.hpp"
 #include "host/reference_math.hpp"
+#include "kernels/activation_math.hpp"
 
 namespace actk::detail {
 namespace {
@@ -64,12 +65,19 @@ void put_product(T& out, Compute<T> a, Compute<T> b, bool accumulate) {
   out = narrow<T>(accumulate ? add_product(widen(out), a, b) : a * b);
 }
 
-// Writes a sum formed in double to `out`, or adds it to what is there in double: narrowing the sum
-// to the compute type first would overflow where the sum plus the old value does not (a dbias of
-// 5.9e38 added to -3.1e38 in f32).
+// The scale of the sums' terms (math::kSumTermScale): 2^-64 for f64 data, else 1.
 template <class T>
-void put_sum(T& out, double sum, bool accumulate) {
-  out = narrow<T>(static_cast<Compute<T>>(accumulate ? static_cast<double>(widen(out)) + sum : sum));
+constexpr double kTermScale = math::kSumTermScale<Compute<T>>;
+
+// Writes a sum of terms scaled by kTermScale and added in double to `out`, or adds it to what is
+// there in double (scaled alike), then scales back: narrowing the sum to the compute type first
+// would overflow where the sum plus the old value does not (a dbias of 5.9e38 added to -3.1e38 in
+// f32).
+template <class T>
+void put_sum(T& out, double scaled_sum, bool accumulate) {
+  constexpr double scale = kTermScale<T>;
+  const double scaled = accumulate ? static_cast<double>(widen(out)) * scale + scaled_sum : scaled_sum;
+  out = narrow<T>(static_cast<Compute<T>>(scaled / scale));
 }
 
 // Runs one pass of an elementwise activation over n compute-type values with the fast kernels.
@@ -253,7 +261,7 @@ void prelu(const PreluCall& call) {
           const C v = widen(x[i]);
           const C g = widen(dy[i]);
           const bool positive = v > C(0);
-          if (!positive) sum += static_cast<double>(g) * static_cast<double>(v);  // a NaN x propagates
+          if (!positive) sum += static_cast<double>(g) * static_cast<double>(v) * kTermScale<T>;  // NaN x propagates
           if (positive || v != v) {
             put(dx[i], positive ? g : v, call.accumulate);
           } else {
@@ -517,7 +525,7 @@ void bias(const BiasCall& call) {
       write_chunk(dx + e0, gradient, n, stream);
     }
     for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
-      for (std::int64_t i = i0; i < i1; ++i) partial[c - first + (i - i0)] += gradient[i];
+      for (std::int64_t i = i0; i < i1; ++i) partial[c - first + (i - i0)] += gradient[i] * kTermScale<T>;
     });
   };
   std::vector<double> sums;

@@ -406,6 +406,42 @@ TEST_P(Structured, TinyGatesAndAccumulationNearTheTopMatchTheReference) {
   }
 }
 
+// dbias and dweight near the top of the range, as on the CPU backends: added to an old value of
+// the other sign (1.3 top - 0.6 top) in double before rounding, and a running total past the top
+// (0.9 top + 0.9 top - 0.9 top, one row after another) that ends inside it; in f64 the double
+// sums hold such totals because their terms are scaled (math::kSumTermScale).
+TEST_P(Structured, SumsNearTheTopAreFinite) {
+  const DType dtype = GetParam();
+  const double top = dtype == DType::f16 ? 65504 : dtype == DType::bf16 ? 0x1.fep127
+                   : dtype == DType::f32 ? 0x1.fffffep127 : 0x1.fffffffffffffp1023;
+  const HostBuffer x(dtype, std::vector<double>{-1, -1, -1}), zero(dtype, std::vector<double>{0});
+  const HostBuffer w(dtype, std::vector<double>{0.25});
+  const DeviceBuffer x_d(x), zero_d(zero), w_d(w);
+  Options accumulate = on(Backend::cuda);
+  accumulate.accumulate = true;
+  struct Sums {
+    std::vector<double> dy;
+    double old;
+    Options options;
+  };
+  for (const Sums& sums : {Sums{{0.9 * top, 0.9 * top, -0.5 * top}, -0.6 * top, accumulate},
+                           Sums{{0.9 * top, 0.9 * top, -0.9 * top}, 0.0, on(Backend::cuda)}}) {
+    const HostBuffer dy(dtype, sums.dy), old(dtype, std::vector<double>{sums.old});
+    std::vector<double> minus(sums.dy);
+    for (double& v : minus) v = -v;
+    const DeviceBuffer dy_d(dy), minus_d(HostBuffer(dtype, minus));
+    DeviceBuffer dx_d(dtype, 3), db_d(old), dw_d(old);
+    backward_bias(Activation::identity, x_d.view(), zero_d.view(), dy_d.view(), dx_d.view(), db_d.view(), sums.options);
+    prelu_backward(x_d.view(), w_d.view(), minus_d.view(), dx_d.view(), dw_d.view(), {3, 1, 1}, sums.options);
+    synchronize();
+    // The exact total, rounded once (in long double the sum of these values is exact).
+    const long double total = static_cast<long double>(old.at(0)) + dy.at(0) + dy.at(1) + dy.at(2);
+    const double want = HostBuffer(dtype, std::vector<double>{static_cast<double>(total)}).at(0);
+    EXPECT_EQ(db_d.to_host().at(0), want) << "dbias, old " << sums.old;
+    EXPECT_EQ(dw_d.to_host().at(0), want) << "dweight, old " << sums.old;
+  }
+}
+
 // In place (dx == dy) gives the bits of the out-of-place call, for bias fusion and PReLU.
 TEST_P(Structured, InPlaceMatchesOutOfPlace) {
   const DType dtype = GetParam();
