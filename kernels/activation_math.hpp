@@ -594,4 +594,17 @@ ACTK_HOST_DEVICE T gated_gate_gradient(T dy, T up, T derivative, T old) {
 template <class C>
 inline constexpr double kSumTermScale = std::is_same_v<C, double> ? 0x1p-64 : 1.0;
 
+/// What a per-channel sum writes, in double, before the one rounding to C: the sum of its terms
+/// (`scaled_sum`, each term scaled by kSumTermScale<C>), plus `old` when accumulating. Scaling back
+/// is exact unless the sum is past the double range; then only an old value that nearly cancels
+/// it gives a finite total, and the two are added in the scaled domain. Elsewhere old is added
+/// unscaled: scaled, a subnormal old value would be lost.
+template <class C>
+ACTK_HOST_DEVICE double sum_plus_old(double scaled_sum, double old, bool accumulate) {
+  constexpr double scale = kSumTermScale<C>;
+  const double sum = scaled_sum / scale;
+  if (!accumulate) return sum;
+  return std::isfinite(sum) ? old + sum : (old * scale + scaled_sum) / scale;
+}
+
 }  // namespace actk::math

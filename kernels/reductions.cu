@@ -10,18 +10,16 @@ namespace {
 
 // ---- the per-channel sums' second stage ------------------------------------------------------
 
-// Writes (or adds to) sums[c] in the storage type of `dtype`, as the CPU backend does: the old
-// value is added to the double sum of scaled terms (math::kSumTermScale) in double, scaled alike,
-// and the result scaled back, rounded to the compute type, then once to storage. Rounding the sum
-// to the compute type before adding would overflow where the total does not.
+// Writes (or adds to) sums[c] in the storage type of `dtype`, as the CPU backend does: the double
+// sum of scaled terms plus the old value in double (math::sum_plus_old), rounded to the compute
+// type, then once to storage. Rounding the sum to the compute type before adding would overflow
+// where the total does not.
 __device__ void put_sum(void* sums, DType dtype, std::int64_t c, double scaled_total, bool accumulate) {
   auto put = [&](auto* out) {
     using S = std::remove_pointer_t<decltype(out)>;
     using C = ComputeType<S>;
-    constexpr double scale = math::kSumTermScale<C>;
-    const double scaled =
-        accumulate ? static_cast<double>(convert<C>(out[c])) * scale + scaled_total : scaled_total;
-    out[c] = convert<S>(static_cast<C>(scaled / scale));
+    const double old = accumulate ? static_cast<double>(convert<C>(out[c])) : 0.0;
+    out[c] = convert<S>(static_cast<C>(math::sum_plus_old<C>(scaled_total, old, accumulate)));
   };
   switch (dtype) {
     case DType::f32: put(static_cast<float*>(sums)); break;

@@ -339,6 +339,25 @@ TEST(DeviceMathConstants, ExpAccurateWithinOneUlp) {
 // The launcher's head / vectors / tail split, against a brute-force search, for every element
 // size, every misalignment of up to four buffers (absent ones included), and counts around the
 // vector width.
+// The per-channel sums' last step, shared by the cuda and cpu backends (math::sum_plus_old).
+TEST(DeviceMathSums, SumPlusOldKeepsWhatTheTotalKeeps) {
+  constexpr double scale = math::kSumTermScale<double>;
+  // f64 terms 1.5 x 2^1023, 1.5 x 2^1023 and -2^1023 scaled and summed: 2^1024, past the range
+  // unscaled; with an old -2^1022 the total is 1.5 x 2^1023 (every step exact).
+  const double scaled = 0x1.8p1023 * scale + 0x1.8p1023 * scale - 0x1p1023 * scale;
+  EXPECT_EQ(math::sum_plus_old<double>(scaled, -0x1p1022, true), 0x1.8p1023);
+  EXPECT_EQ(math::sum_plus_old<double>(scaled, 0.0, false), HUGE_VAL);
+  EXPECT_EQ(math::sum_plus_old<double>(scaled, 0.0, true), HUGE_VAL);
+  // A subnormal old value survives a sum of nothing and joins a small sum exactly.
+  EXPECT_EQ(math::sum_plus_old<double>(0.0, 0x1p-1074, true), 0x1p-1074);
+  EXPECT_EQ(math::sum_plus_old<double>(0x1p-1000 * scale, 0x1p-1074, true), 0x1p-1000 + 0x1p-1074);
+  // Non-finite sums stay what they are; float compute is unscaled: old + sum, one rounding.
+  EXPECT_TRUE(std::isnan(math::sum_plus_old<double>(NAN, 1.0, true)));
+  EXPECT_EQ(math::sum_plus_old<double>(-HUGE_VAL, 1.0, true), -HUGE_VAL);
+  EXPECT_EQ(math::kSumTermScale<float>, 1.0);
+  EXPECT_EQ(math::sum_plus_old<float>(0x1.8p128, -0x1p127, true), 0x1p128);
+}
+
 TEST(VectorSplit, EveryMisalignment) {
   using cuda::detail::kVectorBytes;
   using cuda::detail::split_for_vectors;

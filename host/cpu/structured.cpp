@@ -70,14 +70,13 @@ template <class T>
 constexpr double kTermScale = math::kSumTermScale<Compute<T>>;
 
 // Writes a sum of terms scaled by kTermScale and added in double to `out`, or adds it to what is
-// there in double (scaled alike), then scales back: narrowing the sum to the compute type first
+// there in double (math::sum_plus_old), then rounds: narrowing the sum to the compute type first
 // would overflow where the sum plus the old value does not (a dbias of 5.9e38 added to -3.1e38 in
 // f32).
 template <class T>
 void put_sum(T& out, double scaled_sum, bool accumulate) {
-  constexpr double scale = kTermScale<T>;
-  const double scaled = accumulate ? static_cast<double>(widen(out)) * scale + scaled_sum : scaled_sum;
-  out = narrow<T>(static_cast<Compute<T>>(scaled / scale));
+  const double old = accumulate ? static_cast<double>(widen(out)) : 0.0;
+  out = narrow<T>(static_cast<Compute<T>>(math::sum_plus_old<Compute<T>>(scaled_sum, old, accumulate)));
 }
 
 // Runs one pass of an elementwise activation over n compute-type values with the fast kernels.
