@@ -27,14 +27,20 @@ prepare() {
   echo "gpu_session: .deps ready for commit $(head -n 1 .deps/commit)"
 }
 
-# Configures and builds build/gpu for sm_90, with cuDNN when PyTorch's wheel has it.
+# cuDNN from PyTorch's wheel, when there is one: its folder, and its libraries on the loader's
+# path for every stage (libcudnn loads its parts at run time).
+cudnn=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null || true)
+if [ -n "$cudnn" ] && [ -f "$cudnn/include/cudnn.h" ]; then
+  export LD_LIBRARY_PATH="$cudnn/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+else
+  cudnn=
+fi
+
+# Configures and builds build/gpu for sm_90, with cuDNN when there is one.
 build() {
-  cudnn=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null || true)
   set --
-  if [ -n "$cudnn" ] && [ -f "$cudnn/include/cudnn.h" ]; then
-    library=$(ls "$cudnn"/lib/libcudnn.so* | head -n 1)
-    set -- -DACTK_CUDNN_INCLUDE_DIR="$cudnn/include" -DACTK_CUDNN_LIBRARY="$library"
-    export LD_LIBRARY_PATH="$cudnn/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  if [ -n "$cudnn" ]; then
+    set -- -DACTK_CUDNN_INCLUDE_DIR="$cudnn/include" -DACTK_CUDNN_LIBRARY="$(ls "$cudnn"/lib/libcudnn.so* | head -n 1)"
   fi
   generator=
   command -v ninja >/dev/null && generator="-GNinja"
@@ -79,7 +85,7 @@ case "$stage" in
     # The cuda rows (their copy, launch, thrust and cuDNN baselines are timed in the same
     # iterations) at 2^16 .. 2^26; the structured rows at their own sizes.
     "$build"/actk-bench \
-      --benchmark_filter='^(forward|backward)/[a-z0-9_]+/(f32|f16|bf16)/cuda/(65536|1048576|4194304|16777216|67108864)$|^(forward_bias|backward_bias)/.*/cuda/' \
+      --benchmark_filter='^(forward|backward)/[a-z0-9_]+/(f32|f16|bf16)/cuda/(65536|1048576|4194304|16777216|67108864)(/|$)|^(forward_bias|backward_bias)/.*/cuda/' \
       --benchmark_min_time=0.05 --benchmark_out="$out/bench_gpu.json" --benchmark_out_format=json >"$out/bench.txt" 2>&1
     python3 bench/torch_peer.py --out "$out/torch_peer.json" --sizes 16,20,22,24,26
     python3 bench/report.py "$out/bench_gpu.json" "$out/torch_peer.json" --out /tmp/actk-report >/dev/null

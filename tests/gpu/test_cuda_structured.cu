@@ -488,9 +488,10 @@ TEST_F(CudaTest, BiasBackwardInAGraph) {
   cudaGraphDestroy(graph);
 }
 
-// 8 host threads, each on a stream of its own, run reductions at once: bias, PReLU and gated
-// backward (the workspace pool is shared by every stream of the device), 8 times each. Every
-// result has the bits of the same call made serially on the default stream.
+// 8 host threads, each on a stream of its own, run bias, PReLU and gated backward at once, 8
+// times each; the first two take their reductions' workspace from the pool that every stream of
+// the device shares. Every result has the bits of the same call made serially on the default
+// stream.
 TEST_F(CudaTest, EightThreadsOnTheirOwnStreamsMatchSerialCalls) {
   constexpr int kThreads = 8;
   constexpr std::int64_t rows = 256, channels = 2048, n = rows * channels;
