@@ -173,12 +173,16 @@ struct Silu {
 struct Softplus {
   // The threshold test is on the exact product beta * x (PyTorch rounds it to the compute type
   // first; the two differ only where the product rounds onto the threshold). For f32/f16/bf16
-  // data the product of two floats is exact in double; for f64 data it is split as hi + lo.
+  // data the product of two floats is exact in double; for f64 data it is split as hi + lo, and
+  // where both vanish (the product below the smallest subnormal; beta is never 0) its sign is the
+  // sign of beta times that of x.
   template <class R> static bool linear(R x, const ActivationParams& p) {
     if constexpr (std::is_same_v<R, long double>) {
       const double hi = double(p.beta) * double(x);
       const double lo = std::fma(double(p.beta), double(x), -hi);
-      return hi > p.threshold || (hi == p.threshold && lo > 0);
+      if (hi != p.threshold) return hi > p.threshold;
+      if (lo != 0) return lo > 0;
+      return hi == 0 && x != 0 && (x > 0) == (p.beta > 0);
     } else {
       return R(p.beta) * x > R(p.threshold);
     }

@@ -248,6 +248,32 @@ TEST_P(ReferenceExhaustive, SixteenBitIsTheWideResultRoundedOnce) {
   }
 }
 
+// softplus's threshold test is on the exact product beta x, also where that product is below the
+// smallest subnormal double (a fuzz finding: beta = 2^-105, x = 8.3e-317, threshold 0): its sign
+// is then that of beta times that of x, so x > 0 with beta > 0 is linear (y = x, y' = 1), where
+// the product rounded to 0 gave log(2) / beta = 2.8e31.
+TEST(ReferenceSoftplus, ThresholdTestOnAProductBelowTheSubnormals) {
+  Options options = reference_options();
+  options.params.threshold = 0;
+  for (const float beta : {0x1.01fffp-105f, -0x1p-140f}) {
+    options.params.beta = beta;
+    const std::vector<double> values = {0x1p-1000, -0x1p-1000, 0x1p-1074, -0x1p-1074};
+    const HostBuffer x(DType::f64, values), dy(DType::f64, std::vector<double>(values.size(), 1.0));
+    const testing::PassResult r = run_pass(Activation::softplus, Pass::forward_backward, x, dy, options);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const bool linear = (values[i] > 0) == (beta > 0);
+      if (linear) {
+        EXPECT_EQ(r.y.at(i), values[i]) << "beta " << beta << ", x " << values[i];
+        EXPECT_EQ(r.dx.at(i), 1.0) << "beta " << beta << ", x " << values[i];
+      } else {  // log(1 + e^(beta x)) / beta with beta x a hair from 0: log(2) / beta, slope 1/2
+        const double want = std::log(2.0) / beta;
+        EXPECT_NEAR(r.y.at(i), want, 0x1p-51 * std::fabs(want)) << "beta " << beta << ", x " << values[i];
+        EXPECT_EQ(r.dx.at(i), 0.5) << "beta " << beta << ", x " << values[i];
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Reference, ReferencePass, ::testing::ValuesIn(cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Reference, ReferenceFused, ::testing::ValuesIn(cases({Pass::forward_backward})), case_name);
 INSTANTIATE_TEST_SUITE_P(Reference, ReferenceFromOutput, ::testing::ValuesIn(cases({Pass::backward_from_output})),
