@@ -613,6 +613,9 @@ void fuzz_prelu(Input& in, bool backward) {
   std::snprintf(call.shape, sizeof call.shape, " shape=%lldx%lldx%lld", static_cast<long long>(shape.rows),
                 static_cast<long long>(shape.channels), static_cast<long long>(shape.inner));
   for (int v = 0; v < views; ++v) note_view(call, arena, names[v], p[v], counts[v]);
+  // 2^40 weights (2^40 channels and no rows): a valid backward call writes every dweight, which
+  // no arena can hold.
+  if (backward && counts[1] > kMaxElements && call.invalid.empty()) return;
 
   if (!backward) {
     arena.output(p[2], 1, std::max<std::int64_t>(counts[2], 0), 0, call.element);
@@ -635,6 +638,7 @@ void fuzz_prelu(Input& in, bool backward) {
   const DType t = call.t;
   const std::size_t e = call.element;
   const std::int64_t w = counts[1];
+  if (!backward && n == 0) return;  // a no-op, whatever the weight count (even one no arena backs)
   const std::vector<std::uint8_t> x = arena.original(p[0], n * e), weight = arena.original(p[1], w * e);
   Options reference = call.options;
   reference.backend = Backend::reference;
@@ -661,8 +665,10 @@ void fuzz_prelu(Input& in, bool backward) {
     const double xi = value_at(t, x.data(), i);
     if (xi > 0) continue;  // dweight sums dy * x over x <= 0 (and NaN x)
     const std::int64_t c = w == 1 ? 0 : (i / shape.inner) % shape.channels;
+    // Both backends form dweight's terms dy * x in double (exact for f32, f16 and bf16 data), so a
+    // term past the compute type's range is finite there and counts in the sum's error bound.
     const double term = xi * value_at(t, dy.data(), i);
-    if (term_nonfinite(t, term)) sum_lenient[c] = true;
+    if (!std::isfinite(term)) sum_lenient[c] = true;
     else sum_abs[c] += std::fabs(term);
   }
   for (std::int64_t c = 0; c < w; ++c) {
