@@ -264,7 +264,7 @@ struct Softplus {
         minus_log_beta_(splat(float(-std::log(std::fabs(double(p.beta)))))),
         minus_log_beta_lo_(splat(float(-std::log(std::fabs(double(p.beta))) -
                                        double(float(-std::log(std::fabs(double(p.beta)))))))),
-        exact_inverse_(is_power_of_two(p.beta)),
+        exact_inverse_(has_exact_inverse(p.beta)),
         negative_beta_(p.beta < 0) {}
   // log(1 + e^(beta x)) / beta = (max(bx, 0) + log1p(e^-|bx|)) / beta. Unless beta is a power of
   // two (1 by default), bx = beta x is carried as hi + lo (exact through an FMA) because e^bx
@@ -318,10 +318,11 @@ struct Softplus {
     const Mask tie = mask_and(equal(bx, threshold_), mask_or(greater(error, zero()), vanished));
     return mask_or(greater(bx, threshold_), tie);
   }
-  // Dividing by beta = 1 (the default) or another power of two is multiplying by its exact inverse.
-  static bool is_power_of_two(float beta) {
+  // Dividing by beta = 1 (the default) or another power of two is multiplying by its exact
+  // inverse, where that inverse is finite (not for beta = 2^-128: a fuzz finding).
+  static bool has_exact_inverse(float beta) {
     int exponent = 0;
-    return std::fabs(std::frexp(beta, &exponent)) == 0.5f;
+    return std::fabs(std::frexp(beta, &exponent)) == 0.5f && std::isfinite(1.0f / beta);
   }
   V beta_, inverse_beta_, threshold_;
   V minus_log_beta_, minus_log_beta_lo_;  ///< -log |beta| as hi + lo
