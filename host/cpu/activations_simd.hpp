@@ -267,8 +267,8 @@ struct Softplus {
         exact_inverse_(has_exact_inverse(p.beta)),
         negative_beta_(p.beta < 0) {}
   // log(1 + e^(beta x)) / beta = (max(bx, 0) + log1p(e^-|bx|)) / beta. Unless beta is a power of
-  // two (1 by default), bx = beta x is carried as hi + lo (exact through an FMA) because e^bx
-  // magnifies its rounding by |bx|. Beyond |bx| = 87, e^-|bx| is subnormal: ldexp rounds it once,
+  // two with a finite inverse (1 by default), bx = beta x is carried as hi + lo (exact through an
+  // FMA) because e^bx magnifies its rounding by |bx|. Beyond |bx| = 87, e^-|bx| is subnormal: ldexp rounds it once,
   // and below bx = -87 the result is e^bx / beta = +-e^(bx - log |beta|) (log1p(t) = t to f32
   // precision), one exp, so that a small beta does not magnify the subnormal's rounding (a
   // negative beta has its tail at large positive x, and a negative result).
