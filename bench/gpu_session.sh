@@ -53,8 +53,8 @@ machine() {
   {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "commit: $(cat .deps/commit 2>/dev/null || echo unknown)"
-    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv
-    nvcc --version | tail -n 2
+    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv || echo "nvidia-smi: not available"
+    nvcc --version | tail -n 2 || true
     python3 -c 'import torch; print("torch", torch.__version__)' 2>/dev/null || true
     echo "cpu: $(nproc) x $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2)"
   } >"$out/machine.txt"
