@@ -288,7 +288,8 @@ bool onednn_algorithm(Activation activation, OneDnnAlgorithm* out, std::string* 
     case Activation::tanh: *out = {A::eltwise_tanh, A::eltwise_tanh_use_dst_for_bwd, 0, 0}; return true;
     case Activation::relu: *out = {A::eltwise_relu, A::eltwise_relu_use_dst_for_bwd, 0, 0}; return true;
     case Activation::leaky_relu:
-      *out = {A::eltwise_relu, A::eltwise_relu_use_dst_for_bwd, ActivationParams{}.negative_slope, 0};
+      *out = {A::eltwise_relu, A::eltwise_relu_use_dst_for_bwd,
+              static_cast<float>(ActivationParams{}.negative_slope), 0};
       return true;
     case Activation::elu: *out = {A::eltwise_elu, A::eltwise_elu_use_dst_for_bwd, 1.0f, 0}; return true;
     case Activation::gelu: *out = {A::eltwise_gelu_erf, A::undef, 0, 0}; return true;

@@ -29,7 +29,7 @@ Param first_param(unsigned mask) {
 
 }  // namespace
 
-float param_value(const ActivationParams& p, Param param) noexcept {
+double param_value(const ActivationParams& p, Param param) noexcept {
   switch (param) {
     case Param::negative_slope: return p.negative_slope;
     case Param::alpha: return p.alpha;
@@ -38,7 +38,7 @@ float param_value(const ActivationParams& p, Param param) noexcept {
     case Param::min_val: return p.min_val;
     case Param::max_val: return p.max_val;
   }
-  return 0.0f;
+  return 0.0;
 }
 
 const char* param_name(Param param) noexcept {
@@ -53,7 +53,14 @@ const char* param_name(Param param) noexcept {
   return "?";
 }
 
-float param_default(Param param) noexcept { return param_value(ActivationParams{}, param); }
+double param_default(Param param) noexcept { return param_value(ActivationParams{}, param); }
+
+ActivationParams params_for_compute(const ActivationParams& p, DType dtype) noexcept {
+  if (dtype == DType::f64) return p;
+  auto rounded = [](double v) { return static_cast<double>(static_cast<float>(v)); };
+  return {rounded(p.negative_slope), rounded(p.alpha), rounded(p.beta),
+          rounded(p.threshold),      rounded(p.min_val), rounded(p.max_val)};
+}
 
 const ActivationInfo& info(Activation activation) noexcept {
   return kCatalogue[static_cast<int>(activation)];

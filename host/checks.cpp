@@ -1,6 +1,9 @@
 #include "host/checks.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "actk/error.hpp"
 #ifdef ACTK_WITH_CUDA
@@ -9,6 +12,16 @@
 
 namespace actk::detail {
 namespace {
+
+// A parameter's value as an error message shows it: the shortest form that reads back exactly.
+std::string number(double value) {
+  char text[32];
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value || std::isnan(value)) break;
+  }
+  return text;
+}
 
 // The calls that take activations of a kind, for the error that names the right ones.
 const char* calls_of(ActivationKind kind) {
@@ -104,33 +117,44 @@ void CallChecker::check_overlaps(const Arg* args, int n) const {
   }
 }
 
-void CallChecker::check_params(const ActivationParams& params) const {
+ActivationParams CallChecker::check_params(const ActivationParams& given, DType dtype) const {
   const ActivationInfo& entry = info(activation_);
+  const ActivationParams params = params_for_compute(given, dtype);
+  // "0.01" or, where rounding to the compute type changed it, "1e-50 (0 in f32)".
+  auto shown = [&](Param param) {
+    const double value = param_value(params, param), original = param_value(given, param);
+    std::string text = number(original);
+    if (value != original && !(std::isnan(value) && std::isnan(original))) {
+      text += " (" + number(value) + " in " + dtype_name(DType::f32) + ")";
+    }
+    return text;
+  };
   for (unsigned bit = 0; bit < 8; ++bit) {
     const Param param = static_cast<Param>(bit);
     if (!entry.uses(param)) continue;
-    const float v = param_value(params, param);
+    const double v = param_value(params, param);
     const bool may_be_infinite = param == Param::threshold;
-    if (std::isnan(v) || (!may_be_infinite && std::isinf(v))) {
-      fail(param_name(param), "must be finite, got " + std::to_string(v));
-    }
+    if (std::isnan(v) || (!may_be_infinite && std::isinf(v))) fail(param_name(param), "must be finite, got " + shown(param));
   }
-  if (entry.uses(Param::beta) && params.beta == 0.0f) fail("beta", "must be non-zero");
+  if (entry.uses(Param::beta) && params.beta == 0.0) fail("beta", "must be non-zero, got " + shown(Param::beta));
   // CELU is defined for alpha > 0 (Barron, 2017): x / alpha then never grows e^(x/alpha) past
   // the range of the compute type.
-  if (activation_ == Activation::celu && !(params.alpha > 0.0f)) fail("alpha", "must be > 0 for celu");
-  if (entry.uses(Param::min_val) && params.min_val > params.max_val) {
-    fail("min_val", "min_val " + std::to_string(params.min_val) + " is greater than max_val " +
-                        std::to_string(params.max_val));
+  if (activation_ == Activation::celu && !(params.alpha > 0.0)) {
+    fail("alpha", "must be > 0 for celu, got " + shown(Param::alpha));
   }
+  if (entry.uses(Param::min_val) && params.min_val > params.max_val) {
+    fail("min_val", "min_val " + shown(Param::min_val) + " is greater than max_val " + shown(Param::max_val));
+  }
+  return params;
 }
 
-void CallChecker::check_from_output(const ActivationParams& params) const {
+void CallChecker::check_from_output(const ActivationParams& params, DType dtype) const {
   if (supports_backward_from_output(activation_, params)) return;
   if (info(activation_).from_output == FromOutput::never) {
     fail("y", "the output does not determine the derivative of this activation; use backward from x");
   }
-  fail("y", "the output determines the derivative only when the activation's parameter is > 0");
+  fail("y", std::string("the output determines the derivative only when the activation's parameter is > 0") +
+                (dtype == DType::f64 ? "" : " in f32, the compute type"));
 }
 
 Backend CallChecker::choose_backend(const Options& options, const Arg* args, int n) const {

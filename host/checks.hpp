@@ -52,11 +52,13 @@ class CallChecker {
   /// argument is an error. Empty arguments are ignored.
   void check_overlaps(const Arg* args, int n) const;
 
-  /// The activation's parameters are in range (finite, beta != 0, min_val <= max_val, ...).
-  void check_params(const ActivationParams& params) const;
+  /// The activation's parameters, as a call on `dtype` data computes with them
+  /// (params_for_compute: rounded to f32 unless f64), are in range (finite, beta != 0,
+  /// min_val <= max_val, ...); returns those parameters, which the backends receive.
+  ActivationParams check_params(const ActivationParams& params, DType dtype) const;
 
-  /// Backward from the output is defined for this activation and parameters.
-  void check_from_output(const ActivationParams& params) const;
+  /// Backward from the output is defined for this activation and these (compute) parameters.
+  void check_from_output(const ActivationParams& params, DType dtype) const;
 
   /// The backend that runs the call, after checking that every non-empty pointer suits it:
   /// device memory for `cuda`, host memory for the others; `automatic` follows the first.

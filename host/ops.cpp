@@ -48,8 +48,8 @@ Backend dispatch(const char* call_name, Activation activation, Pass pass, const 
     args[i] = views[i].arg;
   }
   if (v.input.count > 0) check.check_overlaps(args, n);
-  check.check_params(options.params);
-  if (pass == Pass::backward_from_output) check.check_from_output(options.params);
+  const ActivationParams params = check.check_params(options.params, v.input.dtype);
+  if (pass == Pass::backward_from_output) check.check_from_output(params, v.input.dtype);
   const Backend backend = check.choose_backend(options, args, n);
   if (v.input.count == 0) return backend;
 
@@ -57,7 +57,7 @@ Backend dispatch(const char* call_name, Activation activation, Pass pass, const 
   call.activation = activation;
   call.pass = pass;
   call.dtype = v.input.dtype;
-  call.params = options.params;
+  call.params = params;
   call.count = v.input.count;
   call.accumulate = options.accumulate && pass != Pass::forward;
   call.stream = options.stream;

@@ -227,13 +227,13 @@ Backend gated(const char* name, Activation activation, ConstMatrixView gate, Con
     ++n;
   }
   check.check_overlaps(args, n);
-  check.check_params(options.params);
+  const ActivationParams params = check.check_params(options.params, gate.dtype);
   const Backend backend = check.choose_backend(options, args, n);
   if (gate.rows == 0 || gate.cols == 0) return backend;
 
   // A single row may have any stride; give the backends a consistent one.
   auto stride = [&](const ConstMatrixView& m) { return m.rows > 1 ? m.row_stride : m.cols; };
-  detail::GatedCall call{info(activation).gate, options.params, gate.dtype, gate.rows, gate.cols,
+  detail::GatedCall call{info(activation).gate, params, gate.dtype, gate.rows, gate.cols,
                          {gate.data, stride(gate)}, {up.data, stride(up)}, {dy.data, stride(dy)},
                          {y.data, stride(y)}, {dgate.data, stride(dgate)}, {dup.data, stride(dup)},
                          options.accumulate && backward, options.stream};
@@ -264,12 +264,12 @@ Backend bias_pass(const char* name, Activation activation, ConstTensorView x, Co
   } else {
     views.add("y", y, true, x.count, "x's count");
   }
-  check.check_params(options.params);
+  const ActivationParams params = check.check_params(options.params, x.dtype);
   const Backend backend = views.finish(options);
   if (x.count == 0 && !(backward && bias.count > 0)) return backend;
 
   const std::int64_t channels = bias.count;
-  detail::BiasCall call{activation, options.params, x.dtype, x.data, bias.data, backward ? dy.data : nullptr,
+  detail::BiasCall call{activation, params, x.dtype, x.data, bias.data, backward ? dy.data : nullptr,
                         backward ? nullptr : y.data, backward ? dx.data : nullptr, backward ? dbias.data : nullptr,
                         channels > 0 ? x.count / channels : 0, channels, options.accumulate && backward,
                         options.stream};

@@ -2,6 +2,8 @@
 #include <set>
 #include <string>
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "actk/actk.hpp"
@@ -50,15 +52,30 @@ TEST(Catalogue, NameLookupRoundTrips) {
 
 TEST(Catalogue, ParametersAndDefaultsFollowPyTorch) {
   EXPECT_TRUE(info(Activation::leaky_relu).uses(Param::negative_slope));
-  EXPECT_FLOAT_EQ(param_default(Param::negative_slope), 0.01f);
+  EXPECT_EQ(param_default(Param::negative_slope), 0.01);  // in double, as PyTorch's scalars
   EXPECT_TRUE(info(Activation::softplus).uses(Param::beta));
   EXPECT_TRUE(info(Activation::softplus).uses(Param::threshold));
-  EXPECT_FLOAT_EQ(param_default(Param::threshold), 20.0f);
+  EXPECT_EQ(param_default(Param::threshold), 20.0);
   EXPECT_TRUE(info(Activation::hardtanh).uses(Param::min_val));
-  EXPECT_FLOAT_EQ(param_default(Param::min_val), -1.0f);
-  EXPECT_FLOAT_EQ(param_default(Param::max_val), 1.0f);
+  EXPECT_EQ(param_default(Param::min_val), -1.0);
+  EXPECT_EQ(param_default(Param::max_val), 1.0);
   EXPECT_EQ(info(Activation::gelu).param_mask, 0u);
   EXPECT_STREQ(param_name(Param::alpha), "alpha");
+}
+
+TEST(Catalogue, ParametersRoundOnceToTheComputeType) {
+  ActivationParams given;
+  given.negative_slope = 0.01;
+  given.alpha = 1e300;
+  given.beta = 1e-50;
+  EXPECT_EQ(params_for_compute(given, DType::f64).negative_slope, 0.01);
+  EXPECT_EQ(params_for_compute(given, DType::f64).beta, 1e-50);
+  for (const DType dtype : {DType::f32, DType::f16, DType::bf16}) {
+    const ActivationParams p = params_for_compute(given, dtype);
+    EXPECT_EQ(p.negative_slope, static_cast<double>(0.01f));
+    EXPECT_TRUE(std::isinf(p.alpha));
+    EXPECT_EQ(p.beta, 0.0);
+  }
 }
 
 TEST(Catalogue, BackwardFromOutputFollowsTheTable) {

@@ -350,6 +350,36 @@ TEST_P(CpuAccumulateF32, AddsTheGradient) {
 INSTANTIATE_TEST_SUITE_P(Layout, CpuAccumulateF32, ::testing::ValuesIn(cpu::kAllIsas),
                          [](const ::testing::TestParamInfo<cpu::Isa>& info) { return std::string(cpu::isa_name(info.param)); });
 
+// Parameters are double: an f64 call computes with the value given, an f32 call with that value
+// rounded once to f32. Before, every field was a float, and leaky_relu f64 with 0.01 multiplied
+// by 0.0099999997764825821 (2 x 10^8 ulp off the exact product).
+TEST(CpuParameters, F64CallsComputeWithTheDoubleValue) {
+  const std::vector<double> negatives = {-1.0, -3.0, -0.7, -1e-300, -123456.789, -0x1.fffffffffffffp-1};
+  const HostBuffer x64(DType::f64, negatives), x32(DType::f32, negatives);
+  for (const Backend backend : {Backend::reference, Backend::cpu}) {
+    Options options = on(backend);
+    options.params.negative_slope = 0.01;
+    options.params.min_val = 0.1;
+    options.params.max_val = 0.3;
+    HostBuffer y64(DType::f64, x64.count()), y32(DType::f32, x32.count());
+    forward(Activation::leaky_relu, x64.view(), y64.view(), options);
+    forward(Activation::leaky_relu, x32.view(), y32.view(), options);
+    for (std::int64_t i = 0; i < x64.count(); ++i) {
+      EXPECT_EQ(y64.at(i), x64.at(i) * 0.01) << backend_name(backend) << " f64 x=" << x64.at(i);
+      EXPECT_EQ(y32.at(i), static_cast<double>(static_cast<float>(x32.at(i)) * 0.01f))
+          << backend_name(backend) << " f32 x=" << x32.at(i);
+    }
+    forward(Activation::hardtanh, x64.view(), y64.view(), options);
+    for (std::int64_t i = 0; i < x64.count(); ++i) EXPECT_EQ(y64.at(i), 0.1) << backend_name(backend);
+    // elu's derivative from y <= 0 is y + alpha, with alpha = 0.3 in double.
+    options.params.alpha = 0.3;
+    const HostBuffer dy(DType::f64, std::vector<double>(negatives.size(), 1.0));
+    HostBuffer dx(DType::f64, x64.count());
+    backward_from_output(Activation::elu, x64.view(), dy.view(), dx.view(), options);
+    for (std::int64_t i = 0; i < x64.count(); ++i) EXPECT_EQ(dx.at(i), x64.at(i) + 0.3) << backend_name(backend);
+  }
+}
+
 // softplus with a small beta (a fuzz finding): below beta x = -87, e^(beta x) is subnormal, yet
 // e^(beta x) / beta can be a normal number, which must not inherit the subnormal's rounding; a
 // negative beta has that tail at large positive x. beta = 2^-128 (a fuzz finding): a power of two

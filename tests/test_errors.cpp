@@ -116,13 +116,13 @@ TEST_P(Errors, NonFiniteParameters) {
     if (!entry.uses(p)) continue;
     Buffers b;
     Options options;
-    float* field = p == Param::negative_slope ? &options.params.negative_slope
+    double* field = p == Param::negative_slope ? &options.params.negative_slope
                    : p == Param::alpha        ? &options.params.alpha
                    : p == Param::beta         ? &options.params.beta
                    : p == Param::threshold    ? &options.params.threshold
                    : p == Param::min_val      ? &options.params.min_val
                                               : &options.params.max_val;
-    *field = std::numeric_limits<float>::quiet_NaN();
+    *field = std::numeric_limits<double>::quiet_NaN();
     expect_error([&] { forward(a, b.x.view(), b.y.view(), options); }, b, "forward", param_name(p), "finite");
   }
 }
@@ -159,8 +159,34 @@ TEST(ErrorsParameters, OutOfRange) {
   expect_error([&] { backward_from_output(Activation::leaky_relu, b.x.view(), b.dy.view(), b.dx.view(), options); },
                b, "backward_from_output", "y", "parameter is > 0");
   options = {};
-  options.params.threshold = std::numeric_limits<float>::infinity();  // never linear: allowed
+  options.params.threshold = std::numeric_limits<double>::infinity();  // never linear: allowed
   EXPECT_NO_THROW(forward(Activation::softplus, b.x.view(), b.y.view(), options));
+}
+
+// Parameters are judged as the call computes with them: rounded to f32 for f32/f16/bf16 data.
+TEST(ErrorsParameters, JudgedInTheComputeType) {
+  Buffers b;
+  Options options;
+  options.params.beta = 1e-50;  // non-zero in double, 0 in f32
+  expect_error([&] { forward(Activation::softplus, b.x.view(), b.y.view(), options); }, b, "forward", "beta",
+               "must be non-zero, got 1e-50 (0 in f32)");
+  options = {};
+  options.params.alpha = 1e300;
+  expect_error([&] { forward(Activation::elu, b.x.view(), b.y.view(), options); }, b, "forward", "alpha",
+               "must be finite, got 1e+300 (inf in f32)");
+  options = {};
+  options.params.negative_slope = 1e-50;
+  expect_error([&] { backward_from_output(Activation::leaky_relu, b.x.view(), b.dy.view(), b.dx.view(), options); },
+               b, "backward_from_output", "y", "parameter is > 0 in f32");
+  // The same values are valid for f64 data, which computes with them as given.
+  HostBuffer x(DType::f64, std::vector<double>(8, -0.5)), y(DType::f64, 8), dy(DType::f64, std::vector<double>(8, 1.0)),
+      dx(DType::f64, 8);
+  options = {};
+  options.params.beta = 1e-50;
+  EXPECT_NO_THROW(forward(Activation::softplus, x.view(), y.view(), options));
+  options = {};
+  options.params.negative_slope = 1e-50;
+  EXPECT_NO_THROW(backward_from_output(Activation::leaky_relu, x.view(), dy.view(), dx.view(), options));
 }
 
 TEST(ErrorsParameters, UnknownActivationAndBackend) {

@@ -18,7 +18,7 @@ ActivationParams parse_params(const std::string& text) {
   while (std::getline(items, item, ',')) {
     const auto eq = item.find('=');
     const std::string key = item.substr(0, eq);
-    const float value = std::strtof(item.c_str() + eq + 1, nullptr);
+    const double value = std::strtod(item.c_str() + eq + 1, nullptr);
     if (key == "negative_slope") p.negative_slope = value;
     if (key == "alpha") p.alpha = value;
     if (key == "beta") p.beta = value;
@@ -52,6 +52,18 @@ const std::vector<GoldenPoint>& golden_points() {
     return list;
   }();
   return points;
+}
+
+bool serves(const GoldenPoint& point, DType dtype) {
+  const ActivationParams rounded = params_for_compute(point.params, dtype);
+  const ActivationInfo& entry = info(point.activation);
+  for (Param param : {Param::negative_slope, Param::alpha, Param::beta, Param::threshold,
+                      Param::min_val, Param::max_val}) {
+    if (entry.uses(param) && param_value(rounded, param) != param_value(point.params, param)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // strtof/strtod round correctly (once) and give a signed zero or infinity out of range.

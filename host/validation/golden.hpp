@@ -22,6 +22,12 @@ struct GoldenPoint {
 /// Every point of the table, in file order.
 const std::vector<GoldenPoint>& golden_points();
 
+/// Whether a point applies to calls on `dtype` data: those compute with the parameters rounded
+/// to their compute type (params_for_compute), so a point serves them only where its parameters
+/// are values of that type; only the parameters the activation reads count (leaky_relu's default
+/// 0.01 serves f64 only; f32 has float32-rounded sets).
+bool serves(const GoldenPoint& point, DType dtype);
+
 /// A decimal golden value rounded once to float or double.
 float golden_as_float(const std::string& text);
 double golden_as_double(const std::string& text);

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string_view>
 
+#include "actk/types.hpp"
+
 namespace actk {
 
 /// Which activation parameter a catalogue entry reads (see ActivationParams).
@@ -76,22 +78,29 @@ inline constexpr int kActivationCount = kElementwiseActivationCount ACTK_STRUCTU
 #undef ACTK_COUNT_ENTRY
 
 /// Parameters of the parametric activations, with PyTorch's defaults. Each activation reads
-/// only the fields its catalogue entry names; the others are ignored.
+/// only the fields its catalogue entry names; the others are ignored. They are double, as
+/// PyTorch's scalars are: an f64 call computes with the value given (negative_slope = 0.01 is
+/// 0.01 to double precision), and f32, f16 and bf16 calls with that value rounded once to f32,
+/// their compute type (params_for_compute). Validation judges the rounded value: a beta of 1e-50
+/// is zero in f32 and an error there, an alpha of 1e300 is not finite.
 struct ActivationParams {
-  float negative_slope = 0.01f;  ///< leaky_relu: slope for x <= 0.
-  float alpha = 1.0f;            ///< elu, celu: scale of the negative branch (celu: > 0).
-  float beta = 1.0f;             ///< softplus: sharpness, != 0.
-  float threshold = 20.0f;       ///< softplus: beta*x above it returns x (linear).
-  float min_val = -1.0f;         ///< hardtanh: lower bound, <= max_val.
-  float max_val = 1.0f;          ///< hardtanh: upper bound.
+  double negative_slope = 0.01;  ///< leaky_relu: slope for x <= 0.
+  double alpha = 1.0;            ///< elu, celu: scale of the negative branch (celu: > 0).
+  double beta = 1.0;             ///< softplus: sharpness, != 0.
+  double threshold = 20.0;       ///< softplus: beta*x above it returns x (linear).
+  double min_val = -1.0;         ///< hardtanh: lower bound, <= max_val.
+  double max_val = 1.0;          ///< hardtanh: upper bound.
 };
 
 /// Value of one parameter field.
-float param_value(const ActivationParams& params, Param param) noexcept;
+double param_value(const ActivationParams& params, Param param) noexcept;
 /// Field name of a parameter ("negative_slope", "alpha", ...).
 const char* param_name(Param param) noexcept;
 /// Default value of a parameter.
-float param_default(Param param) noexcept;
+double param_default(Param param) noexcept;
+/// The parameters a call on data of `dtype` computes with: every field rounded once to f32 for
+/// f32, f16 and bf16 data (their compute type), unchanged for f64.
+ActivationParams params_for_compute(const ActivationParams& params, DType dtype) noexcept;
 
 /// One catalogue entry, as the API exposes it.
 struct ActivationInfo {

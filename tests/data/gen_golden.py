@@ -18,11 +18,13 @@ Design decisions (each is repeated in the output's header, where the consumer re
   assigns to the derivative at a kink (relu'(0) = 0, elu'(0) = alpha, hardtanh'
   is 0 on the bounds, hardswish'(-3) = -0.5, hardswish'(3) = 1.5, softplus at
   beta*x == threshold takes the log1p branch, ...).
-* Parameters are float32 values, because the C++ API receives them as float.
-  0.01 and 0.2 are not representable, so the oracle evaluates the function at the
-  float32-rounded slope (0.00999999977648258209228515625 and
-  0.20000000298023223876953125), which is what a float-parameter implementation
-  computes.  The params field of each line gives the value as an exact hex float.
+* Parameters are doubles, as the C++ API (and PyTorch) receives them: the default
+  slope 0.01 is the double nearest 0.01, with which an f64 call computes.  An f32,
+  f16 or bf16 call computes with the parameter rounded to float32, so leaky_relu also
+  has sets at the float32-rounded slopes (0.00999999977648258209228515625 and
+  0.20000000298023223876953125); a reader applies a line to f32 only where its
+  parameters are float32 values.  The params field gives each value as an exact hex
+  float.
 * Constants that are not parameters keep their exact mathematical value: selu's
   scale and alpha at 32 digits, gelu_tanh's sqrt(2/pi) and its decimal 0.044715.
   An implementation holding them as double or float differs from this by far less
@@ -437,9 +439,10 @@ ACTIVATIONS = {
 }
 
 # Parameter sets, in output order.  The first set of each activation is PyTorch's
-# default (printed as '-'); values are float32 (f32() rounds 0.01 and 0.2).
+# default (printed as '-'); values are doubles, and a set applies to f32 data only where
+# they are float32 values (leaky_relu's float32-rounded sets stand in for 0.01 there).
 PARAM_SETS = {
-    "leaky_relu": [dict(negative_slope=f32(0.01)), dict(negative_slope=f32(0.2))],
+    "leaky_relu": [dict(negative_slope=0.01), dict(negative_slope=f32(0.01)), dict(negative_slope=f32(0.2))],
     "elu": [dict(alpha=1.0), dict(alpha=0.5)],
     "celu": [dict(alpha=1.0), dict(alpha=2.0)],
     "softplus": [dict(beta=1.0, threshold=20.0), dict(beta=2.0, threshold=10.0)],
@@ -453,7 +456,7 @@ def param_sets(name):
     sets = PARAM_SETS.get(name, [dict()])
     for i, ps in enumerate(sets):
         for v in ps.values():
-            assert f32(v) == v, "parameters must be float32 values"
+            assert isinstance(v, float), "parameters are doubles"
         label = "-" if i == 0 else ",".join(
             "%s=%s" % (k, hex_short(ps[k])) for k in PARAM_KEYS if k in ps)
         yield label, ps
@@ -766,9 +769,10 @@ HEADER = """\
 #               softsign).
 #   params      '-' for PyTorch's defaults, else comma-separated key=value with keys
 #               negative_slope alpha beta threshold min_val max_val; values are
-#               float32 values written as C99 hex floats (strtof/strtod read them
-#               exactly).  Defaults: negative_slope=0.01f, elu/celu alpha=1,
+#               doubles written as C99 hex floats (strtod reads them exactly).
+#               Defaults: negative_slope=0.01 (the double), elu/celu alpha=1,
 #               softplus beta=1 threshold=20, hardtanh min_val=-1 max_val=1.
+#               A line serves f32 data only where its parameters are float32 values.
 #   x           the input, a float32 value written as a C99 hex float (Python
 #               float.hex()), or inf / -inf.  The same points serve f32 and f64.
 #   forward     f(x), and
@@ -784,10 +788,10 @@ HEADER = """\
 # does not read inf; split fields with istringstream and convert with strtod/strtof.
 #
 # Conventions:
-# - leaky_relu's 0.01 and 0.2 are not float32 values: the function is evaluated at the
-#   float32-rounded slope (0x1.47ae14p-7 = 0.00999999977648..., 0x1.99999ap-3 =
-#   0.200000002980...), which is what an implementation taking a float parameter
-#   computes.  All other parameters are exact.
+# - leaky_relu's default 0.01 is the double 0x1.47ae147ae147bp-7, with which f64 calls
+#   compute; f32 calls compute with the float32-rounded slope, which has sets of its
+#   own (0x1.47ae14p-7 = 0.00999999977648..., 0x1.99999ap-3 = 0.200000002980...).
+#   All other parameters are float32 values.
 # - selu uses scale = 1.0507009873554804934193349852946 and
 #   alpha = 1.6732632423543772848170429916717; gelu_tanh uses exact sqrt(2/pi) and
 #   the decimal 0.044715; gelu is x*Phi(x) with Phi the exact normal CDF.

@@ -53,12 +53,14 @@ class Input {
   std::abort();
 }
 
-// A parameter: usually the default or a nearby value, sometimes raw bits (NaN, inf, 0, huge).
-float fuzz_param(Input& in, float fallback) {
+// A parameter: usually the default or a nearby value, sometimes raw float or double bits (NaN,
+// inf, 0, huge, and doubles that round to 0 or inf in f32, the compute type of f32/f16/bf16).
+double fuzz_param(Input& in, double fallback) {
   const std::uint8_t mode = in.take<std::uint8_t>();
   if (mode < 160) return fallback;
-  if (mode < 220) return fallback * (1.0f + static_cast<float>(static_cast<std::int8_t>(in.take<std::uint8_t>())) / 64.0f);
-  return in.take<float>();
+  if (mode < 220) return fallback * (1.0 + static_cast<std::int8_t>(in.take<std::uint8_t>()) / 64.0);
+  if (mode < 240) return in.take<float>();
+  return in.take<double>();
 }
 
 // Whether y is a value f can output: backward from the output is defined only there.
@@ -94,12 +96,12 @@ int fuzz_elementwise(const std::uint8_t* data, std::size_t size) {
   Options options;
   options.backend = (in.take<std::uint8_t>() & 1) ? Backend::cpu : Backend::reference;
   options.accumulate = in.take<std::uint8_t>() & 1;
-  options.params.negative_slope = fuzz_param(in, 0.01f);
-  options.params.alpha = fuzz_param(in, 1.0f);
-  options.params.beta = fuzz_param(in, 1.0f);
-  options.params.threshold = fuzz_param(in, 20.0f);
-  options.params.min_val = fuzz_param(in, -1.0f);
-  options.params.max_val = fuzz_param(in, 1.0f);
+  options.params.negative_slope = fuzz_param(in, 0.01);
+  options.params.alpha = fuzz_param(in, 1.0);
+  options.params.beta = fuzz_param(in, 1.0);
+  options.params.threshold = fuzz_param(in, 20.0);
+  options.params.min_val = fuzz_param(in, -1.0);
+  options.params.max_val = fuzz_param(in, 1.0);
 
   // Count and the four views' byte offsets inside one arena; some views may be null.
   const std::int64_t count = static_cast<std::int64_t>(in.take<std::uint16_t>() % 2100) - 2;  // may be negative
@@ -158,7 +160,8 @@ int fuzz_elementwise(const std::uint8_t* data, std::size_t size) {
     if (pass == Pass::backward_from_output) {
       // A y that f never outputs (a sigmoid "output" of -3) has no derivative to agree on.
       for (std::int64_t i = 0; i < n; ++i) {
-        undefined[i] = !in_range_of(activation, options.params, validation::element_as_double(t, x.data(), i));
+        undefined[i] = !in_range_of(activation, params_for_compute(options.params, t),
+                                    validation::element_as_double(t, x.data(), i));
       }
       std::vector<double> y_wide(static_cast<std::size_t>(n)), g(static_cast<std::size_t>(n));
       for (std::int64_t i = 0; i < n; ++i) y_wide[i] = validation::element_as_double(t, x.data(), i);
@@ -529,12 +532,12 @@ Call read_call(Input& in, const char* name) {
   const std::uint8_t flags = in.take<std::uint8_t>();
   call.options.backend = (flags & 1) ? Backend::cpu : Backend::reference;
   call.options.accumulate = flags & 2;
-  call.options.params.negative_slope = fuzz_param(in, 0.01f);
-  call.options.params.alpha = fuzz_param(in, 1.0f);
-  call.options.params.beta = fuzz_param(in, 1.0f);
-  call.options.params.threshold = fuzz_param(in, 20.0f);
-  call.options.params.min_val = fuzz_param(in, -1.0f);
-  call.options.params.max_val = fuzz_param(in, 1.0f);
+  call.options.params.negative_slope = fuzz_param(in, 0.01);
+  call.options.params.alpha = fuzz_param(in, 1.0);
+  call.options.params.beta = fuzz_param(in, 1.0);
+  call.options.params.threshold = fuzz_param(in, 20.0);
+  call.options.params.min_val = fuzz_param(in, -1.0);
+  call.options.params.max_val = fuzz_param(in, 1.0);
   const std::uint8_t odd = in.take<std::uint8_t>();
   if (odd < 32) {
     call.odd_view = odd % 8;
