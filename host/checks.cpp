@@ -129,8 +129,7 @@ ActivationParams CallChecker::check_params(const ActivationParams& given, DType 
     }
     return text;
   };
-  for (unsigned bit = 0; bit < 8; ++bit) {
-    const Param param = static_cast<Param>(bit);
+  for (const Param param : kAllParams) {
     if (!entry.uses(param)) continue;
     const double v = param_value(params, param);
     const bool may_be_infinite = param == Param::threshold;

@@ -1,8 +1,7 @@
 // The catalogue: names, lookup, parameters and capabilities are consistent.
+#include <cmath>
 #include <set>
 #include <string>
-
-#include <cmath>
 
 #include <gtest/gtest.h>
 

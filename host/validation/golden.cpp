@@ -57,8 +57,7 @@ const std::vector<GoldenPoint>& golden_points() {
 bool serves(const GoldenPoint& point, DType dtype) {
   const ActivationParams rounded = params_for_compute(point.params, dtype);
   const ActivationInfo& entry = info(point.activation);
-  for (Param param : {Param::negative_slope, Param::alpha, Param::beta, Param::threshold,
-                      Param::min_val, Param::max_val}) {
+  for (const Param param : kAllParams) {
     if (entry.uses(param) && param_value(rounded, param) != param_value(point.params, param)) {
       return false;
     }

@@ -12,6 +12,9 @@ namespace actk {
 
 /// Which activation parameter a catalogue entry reads (see ActivationParams).
 enum class Param : std::uint8_t { negative_slope, alpha, beta, threshold, min_val, max_val };
+/// Every Param, in the enum's order.
+inline constexpr Param kAllParams[] = {Param::negative_slope, Param::alpha, Param::beta,
+                                       Param::threshold,      Param::min_val, Param::max_val};
 
 /// The shape of work an activation does, which decides the calls that take it.
 enum class ActivationKind : std::uint8_t {
