@@ -1,9 +1,13 @@
-// The math of every elementwise activation: one functor per catalogue entry, in one header that
-// nvcc (the CUDA kernels) and the host compiler (the CPU backend's portable path, the host tests)
-// both compile.
+// The scalar functors of every elementwise activation, one per catalogue entry, as the CUDA kernels,
+// the cpu portable path, the cpu structured ops and the host tests use them; nvcc and the host
+// compiler both compile this header.
 //
-// Each functor is a template on the compute type T (float for f32, f16 and bf16 data, double for
-// f64 data), is constructed from the call's ActivationParams, and has
+// Each functor is a template on the compute type T. Functor<float> (f32, f16 and bf16 data) is the
+// shared lane functor of kernels/math/ on the scalar lane (OnScalarLane below): the same source,
+// and the same bits, as the cpu vector paths, built from IEEE operations only. The primary
+// templates below serve T = double (f64 data), with the library's exp, expm1, erfc and log1p,
+// which nvcc's libdevice and the host's libm provide at 1 ulp or better. A functor is
+// constructed from the call's ActivationParams, and has
 //   forward(x)                 f(x)
 //   derivative(x)              f'(x)
 //   derivative_from_output(y)  f'(x) from y = f(x), exactly where the catalogue allows it.
@@ -21,21 +25,12 @@
 
 #include "actk/catalogue.hpp"
 #include "actk/ops.hpp"
-
-#if defined(__CUDACC__)
-#define ACTK_HOST_DEVICE __host__ __device__
-#else
-#define ACTK_HOST_DEVICE
-#endif
+#include "kernels/math/lanes_scalar.hpp"
+// (the scalar lane first: the shared functors are written against its primitives)
+#include "kernels/math/activations.hpp"
 
 namespace actk::math {
 namespace detail {
-
-// A constant whose value differs by type: the rounding error of a constant is per type.
-template <class T>
-constexpr T per_type(long double for_float, long double for_double) {
-  return std::is_same_v<T, float> ? static_cast<T>(for_float) : static_cast<T>(for_double);
-}
 
 // An unevaluated sum hi + lo with |lo| <= ulp(hi) / 2: twice the working precision, for the few
 // arguments whose rounding error an exponential would amplify (error-free transformations:
@@ -75,46 +70,6 @@ ACTK_HOST_DEVICE T inside(T x, T lo, T hi) {
   return x > lo && x < hi ? T(1) : x <= lo || x >= hi ? T(0) : x;
 }
 
-// 2^n for -126 <= n <= 127, built from its bits.
-ACTK_HOST_DEVICE inline float power_of_two(int n) {
-  const auto bits = static_cast<std::uint32_t>(n + 127) << 23;
-  float value;
-  std::memcpy(&value, &bits, sizeof value);
-  return value;
-}
-
-// e^x within 0.94 ulp of the correctly rounded value (checked on every f32 input), the same
-// bits on the host and on the GPU. The logistic family (sigmoid, silu, softplus, mish, gelu_tanh)
-// passes the exponential's relative error straight to its result in the negative tail, and
-// libdevice's expf (up to 2 ulp) would leave too little of the 4-ulp budget; the elu family's
-// derivatives reach 1.76, where a cancelling accumulation leaves a budget of 2 ulp. Every
-// functor uses it, except where an exponential's accuracy does not matter (gelu). Cody-Waite
-// reduction x = k ln2 + r, |r| <= ln2/2 (the fma keeps k ln2_hi
-// exact), e^r by its Taylor polynomial of degree 7 (remainder below 2^-27), and the scaling by 2^k
-// in two exact steps so that a subnormal result is rounded once. f64 keeps exp(), which libdevice
-// documents at 1 ulp.
-ACTK_HOST_DEVICE inline float exp_accurate(float x) {
-  constexpr float kLog2e = 1.44269502f;
-  constexpr float kLn2Hi = 0.693147182f;    // ln 2 rounded to f32 ...
-  constexpr float kLn2Lo = -1.90465421e-9f;  // ... and the rest
-  // e^x overflows above 89 and rounds to 0 below -104; the clamp keeps k in range (NaN stays).
-  const float xc = clamp(x, -104.0f, 89.0f);
-  const float k = std::rint(xc * kLog2e);
-  const float r = std::fma(-k, kLn2Lo, std::fma(-k, kLn2Hi, xc));
-  float p = 1.98412701e-4f;           // 1/7!
-  p = std::fma(p, r, 1.38888892e-3f);  // 1/6!
-  p = std::fma(p, r, 8.33333377e-3f);  // 1/5!
-  p = std::fma(p, r, 4.16666679e-2f);  // 1/4!
-  p = std::fma(p, r, 1.66666672e-1f);  // 1/3!
-  p = std::fma(p, r, 0.5f);
-  p = std::fma(p, r, 1.0f);
-  p = std::fma(p, r, 1.0f);
-  if (!(k == k)) return x;
-  const int n = static_cast<int>(k);
-  const int half = n / 2;
-  return p * power_of_two(half) * power_of_two(n - half);
-}
-ACTK_HOST_DEVICE inline double exp_accurate(double x) { return std::exp(x); }
 
 // The logistic function at a, from one exponential of a non-positive number, t = e^-|a|, so
 // that nothing overflows for any a: sigma(a) = 1 / (1 + t) or t / (1 + t) is one division with no
@@ -137,7 +92,7 @@ struct Logistic {
 
 template <class T>
 ACTK_HOST_DEVICE Logistic<T> logistic(T a) {
-  const T t = exp_accurate(-std::fabs(a));
+  const T t = std::exp(-std::fabs(a));
   const T s = T(1) + t;
   return {a, t, s, t - (s - T(1))};
 }
@@ -215,7 +170,7 @@ struct Elu {
   T alpha;
   ACTK_HOST_DEVICE explicit Elu(const ActivationParams& p) : alpha(p.alpha) {}
   ACTK_HOST_DEVICE T forward(T x) const { return x > T(0) ? x : alpha * std::expm1(x); }
-  ACTK_HOST_DEVICE T derivative(T x) const { return x > T(0) ? T(1) : alpha * detail::exp_accurate(x); }
+  ACTK_HOST_DEVICE T derivative(T x) const { return x > T(0) ? T(1) : alpha * std::exp(x); }
   // alpha e^x = y + alpha for x <= 0; valid for alpha > 0 only (the dispatcher checks).
   ACTK_HOST_DEVICE T derivative_from_output(T y) const { return y > T(0) ? T(1) : y + alpha; }
 };
@@ -227,11 +182,11 @@ struct Selu {
   static constexpr T kScaleAlpha = T(1.7580993408473768599402175208123193L);  // scale * alpha
   // kScaleAlpha's rounding error: y + scale * alpha cancels as x -> -inf, and the error of the
   // rounded constant alone would then exceed the result.
-  static constexpr T kScaleAlphaTail = detail::per_type<T>(2.3296717680252718e-8L, 1.4153519380084498e-17L);
+  static constexpr T kScaleAlphaTail = T(1.4153519380084498e-17L);
 
   ACTK_HOST_DEVICE explicit Selu(const ActivationParams&) {}
   ACTK_HOST_DEVICE T forward(T x) const { return x > T(0) ? kScale * x : kScaleAlpha * std::expm1(x); }
-  ACTK_HOST_DEVICE T derivative(T x) const { return x > T(0) ? kScale : kScaleAlpha * detail::exp_accurate(x); }
+  ACTK_HOST_DEVICE T derivative(T x) const { return x > T(0) ? kScale : kScaleAlpha * std::exp(x); }
   // scale alpha e^x = y + scale alpha for x <= 0; y + kScaleAlpha is exact where it cancels.
   ACTK_HOST_DEVICE T derivative_from_output(T y) const {
     return y > T(0) ? kScale : (y + kScaleAlpha) + kScaleAlphaTail;
@@ -242,7 +197,7 @@ struct Selu {
 template <class T>
 struct Celu {
   // Below it, expm1(z) = z (1 + z/2) to working precision.
-  static constexpr T kSmall = detail::per_type<T>(0x1p-12L, 0x1p-26L);
+  static constexpr T kSmall = T(0x1p-26L);
 
   T alpha;
   ACTK_HOST_DEVICE explicit Celu(const ActivationParams& p) : alpha(p.alpha) {}
@@ -253,7 +208,7 @@ struct Celu {
     const T z = x / alpha;
     return std::fabs(z) < kSmall ? std::fma(x, z * T(0.5), x) : alpha * std::expm1(z);
   }
-  ACTK_HOST_DEVICE T derivative(T x) const { return x > T(0) ? T(1) : detail::exp_accurate(x / alpha); }
+  ACTK_HOST_DEVICE T derivative(T x) const { return x > T(0) ? T(1) : std::exp(x / alpha); }
   // e^(x/alpha) = (y + alpha) / alpha for x <= 0; y + alpha is exact where it cancels, unlike
   // y / alpha + 1.
   ACTK_HOST_DEVICE T derivative_from_output(T y) const { return y > T(0) ? T(1) : (y + alpha) / alpha; }
@@ -263,7 +218,7 @@ struct Celu {
 template <class T>
 struct Gelu {
   static constexpr T kInvSqrt2 = T(0.70710678118654752440084436210484903928L);
-  static constexpr T kInvSqrt2Tail = detail::per_type<T>(1.2101617104478969e-8L, -4.8336466567264565e-17L);
+  static constexpr T kInvSqrt2Tail = T(-4.8336466567264565e-17L);
   static constexpr T kInvSqrt2Pi = T(0.39894228040143267793994605993438186848L);
   static constexpr T kTwoOverSqrtPi = T(1.12837916709551257389615890312154517169L);
 
@@ -306,9 +261,9 @@ struct Gelu {
 template <class T>
 struct GeluTanh {
   static constexpr T kLinear = T(1.59576912160573071175978423973752747L);     // K1 = 2 sqrt(2/pi)
-  static constexpr T kLinearTail = detail::per_type<T>(-4.5340680421052716e-8L, -9.9693088091109203e-17L);
+  static constexpr T kLinearTail = T(-9.9693088091109203e-17L);
   static constexpr T kCubic = T(0.071354816272600248776338752279863541L);     // K3 = 0.044715 K1
-  static constexpr T kCubicTail = detail::per_type<T>(2.3988323959931356e-9L, -6.1751499181553155e-19L);
+  static constexpr T kCubicTail = T(-6.1751499181553155e-19L);
   // Beyond |x| = 32, |a| > 2300 and sigma(a) is exactly 0 or 1 in every type; clamping the
   // argument there also keeps x^3 from overflowing.
   static constexpr T kSaturation = T(32);
@@ -390,17 +345,17 @@ struct Softplus {
   // finding), so it is formed as (e^r / m) 2^(k - e) from b = k ln2 + r and beta = m 2^e, with
   // one rounding at the end, into a subnormal if need be.
   // Below kTailZero, e^b / beta is under half the smallest subnormal even for the smallest beta.
-  static constexpr T kTailZero = detail::per_type<T>(-210, -1500);
-  static constexpr T kLog2e = detail::per_type<T>(1.4426950408889634L, 1.4426950408889634L);
-  static constexpr T kLn2Hi = detail::per_type<T>(0.693147182L, 0.6931471805599453L);
-  static constexpr T kLn2Lo = detail::per_type<T>(-1.90465421e-9L, 2.3190468138462996e-17L);
+  static constexpr T kTailZero = T(-1500);
+  static constexpr T kLog2e = T(1.4426950408889634L);
+  static constexpr T kLn2Hi = T(0.6931471805599453L);
+  static constexpr T kLn2Lo = T(2.3190468138462996e-17L);
   ACTK_HOST_DEVICE T tail(detail::Expansion<T> b) const {
     if (b.hi < kTailZero) return T(0) / beta;
     const T k = std::rint(b.hi * kLog2e);
     const T r = std::fma(-k, kLn2Lo, std::fma(-k, kLn2Hi, b.hi)) + b.lo;
     int exponent = 0;
     const T m = std::frexp(beta, &exponent);
-    return std::ldexp(detail::exp_accurate(r) / m, static_cast<int>(k) - exponent);
+    return std::ldexp(std::exp(r) / m, static_cast<int>(k) - exponent);
   }
 };
 
@@ -491,6 +446,34 @@ struct Softsign {
     return T(1) / (d * d);
   }
 };
+
+namespace detail {
+
+/// The f32 functor of an activation: its shared lane functor on the scalar lane, with the NaN rule
+/// (NaN in, NaN out, its payload kept) that the cpu vector loop applies to whole vectors; the lane
+/// functor never sees a NaN (its float-to-integer conversions would be undefined for one).
+template <class LaneOp>
+struct OnScalarLane {
+  LaneOp lane;
+  explicit OnScalarLane(const ActivationParams& params) : lane(params) {}
+  ACTK_HOST_DEVICE float forward(float x) const { return x != x ? x : lane.forward(x); }
+  ACTK_HOST_DEVICE float derivative(float x) const { return x != x ? x : lane.derivative(x); }
+  template <class L = LaneOp>
+  ACTK_HOST_DEVICE auto derivative_from_output(float y) const
+      -> decltype(std::declval<const L&>().derivative_from_output(y)) {
+    return y != y ? y : lane.derivative_from_output(y);
+  }
+};
+
+}  // namespace detail
+
+#define ACTK_FLOAT_FUNCTOR(id, Functor, params, from_output) \
+  template <>                                                \
+  struct Functor<float> : detail::OnScalarLane<lanes::scalar::Functor> {  \
+    using OnScalarLane::OnScalarLane;                        \
+  };
+ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_FLOAT_FUNCTOR)
+#undef ACTK_FLOAT_FUNCTOR
 
 /// Whether a functor has derivative_from_output.
 template <class Op, class = void>

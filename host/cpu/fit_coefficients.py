@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fits the polynomial coefficients of host/cpu/vector_math.hpp and normal_tail_tables.hpp, and
+"""Fits the polynomial coefficients of kernels/math/vector_math.hpp and normal_tail_table.hpp, and
 checks them in f32.
 
 Each fit is a weighted least-squares fit on Chebyshev nodes, refined towards minimax by Lawson
@@ -72,7 +72,7 @@ def log1p_polynomial():
     print("log1p P(w), degree 3:", ", ".join(hexf(x) for x in c))
 
 
-def normal_tail_tables(intervals=8, top=13.55, degree=9):
+def normal_tail_table(intervals=16, top=13.55, degree=7):
     # Q(x) = Phi(-x) e^(x^2/2) on [i w, (i + 1) w], as a polynomial in x - midpoint.
     def q(x):
         return mp.ncdf(-x) * mp.exp(x * x / 2)
@@ -98,5 +98,4 @@ def normal_tail_tables(intervals=8, top=13.55, degree=9):
 if __name__ == "__main__":
     exp_polynomial()
     log1p_polynomial()
-    normal_tail_tables(intervals=8, degree=9)  # avx2: 8 lanes
-    normal_tail_tables(intervals=16, degree=7)  # avx512: 16 lanes
+    normal_tail_table()  # every lane type reads the same 16 intervals

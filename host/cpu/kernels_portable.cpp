@@ -1,8 +1,7 @@
-// The portable kernels: a scalar loop over the one functor per activation of
-// kernels/activation_math.hpp (the same math the CUDA kernels use), in f32 for f32/f16/bf16 and
-// in f64 for f64. Every machine runs it; f64 always does (see cpu_kernels.hpp).
-#include <cmath>
-
+// The portable kernels: a scalar loop over the functors of kernels/activation_math.hpp, in f32 for
+// f32/f16/bf16 (the shared math of kernels/math/ on the scalar lane: the bits of the vector paths
+// and of the CUDA kernels) and in f64 for f64. Every machine runs it; f64 always does (see
+// cpu_kernels.hpp).
 #include "host/cpu/convert.hpp"
 #include "host/cpu/cpu_kernels.hpp"
 #include "kernels/activation_math.hpp"
@@ -19,29 +18,14 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
   T* y = static_cast<T*>(call.y);
   T* dx = static_cast<T*>(call.dx);
   for (std::int64_t i = begin; i < end; ++i) {
-    // All inputs of element i are read before any of its outputs is written (in place).
-    const C xi = widen(x[i]);
-    const bool nan = std::isnan(xi);
-    if constexpr (kPass == Pass::forward) {
-      y[i] = narrow<T>(nan ? xi : op.forward(xi));
-    } else {
-      C d;
-      if constexpr (kPass == Pass::backward_from_output) {
-        d = op.derivative_from_output(xi);
-      } else {
-        d = op.derivative(xi);
-      }
-      // dy * d, or fma(dy, d, dx): one rounding, the same formula as the avx2 and CUDA kernels.
-      const C derivative = nan ? xi : d;
-      const C g = call.accumulate ? std::fma(widen(dy[i]), derivative, widen(dx[i])) : widen(dy[i]) * derivative;
-      if constexpr (kPass == Pass::forward_backward) {
-        const C f = nan ? xi : op.forward(xi);
-        dx[i] = narrow<T>(g);
-        y[i] = narrow<T>(f);
-      } else {
-        dx[i] = narrow<T>(g);
-      }
-    }
+    // All inputs of element i are read before any of its outputs is written (in place). One
+    // element is math::apply_pass, the function the CUDA kernels run on each lane.
+    const C dy_i = kPass == Pass::forward ? C(0) : widen(dy[i]);
+    const bool accumulate = kPass != Pass::forward && call.accumulate;
+    const C dx_old = accumulate ? widen(dx[i]) : C(0);
+    const math::ElementResult<C> r = math::apply_pass<kPass>(op, widen(x[i]), dy_i, dx_old, accumulate);
+    if constexpr (kPass != Pass::forward) dx[i] = narrow<T>(r.dx);
+    if constexpr (kPass == Pass::forward || kPass == Pass::forward_backward) y[i] = narrow<T>(r.y);
   }
 }
 

@@ -1,26 +1,26 @@
-// The vector kernels: one loop template over the functors of activations_simd.hpp, for f32, f16
-// and bf16, written once over the primitives of simd_<isa>.hpp and compiled once per instruction
-// set by a file that includes those primitives and then this (kernels_avx2.cpp,
-// kernels_avx512.cpp). Defines ACTK_SIMD::kernel(); cpu_backend.cpp calls it only after checking
+// The vector kernels: one loop template over the shared functors of kernels/math/activations.hpp,
+// for f32, f16 and bf16, written once over the lane primitives of lanes_<isa>.hpp and compiled once
+// per instruction set by a file that includes those primitives and then this (kernels_avx2.cpp,
+// kernels_avx512.cpp). Defines cpu::<isa>::kernel(); cpu_backend.cpp calls it only after checking
 // the CPU.
 #pragma once
 
 #include <cstring>
 #include <type_traits>
 
-#include "host/cpu/activations_simd.hpp"
 #include "host/cpu/cpu_kernels.hpp"
+#include "kernels/math/activations.hpp"
 
-namespace actk::cpu::ACTK_SIMD {
+namespace actk::lanes::ACTK_LANES {
 
 // Storage <-> kLanes f32 lanes. Widening is exact; narrowing rounds to nearest even once and keeps
-// NaN a NaN. f16 uses the hardware conversions (simd_<isa>.hpp); bf16 is the top half of an f32.
-ACTK_SIMD_INLINE V load(const BFloat16* p) {
+// NaN a NaN. f16 uses the hardware conversions (lanes_<isa>.hpp); bf16 is the top half of an f32.
+ACTK_LANE_INLINE V load(const BFloat16* p) {
   return from_bits(shift_left<16>(load_u16(reinterpret_cast<const std::uint16_t*>(p))));
 }
 
 template <bool kStream>
-ACTK_SIMD_INLINE void store(BFloat16* p, V v) {
+ACTK_LANE_INLINE void store(BFloat16* p, V v) {
   // Round to nearest even: add 0x7fff plus the lowest kept bit, keep the top half. A NaN would
   // round into infinity when its payload sits in the low half, so NaN lanes keep their top
   // half with the quiet bit set instead.
@@ -30,6 +30,12 @@ ACTK_SIMD_INLINE void store(BFloat16* p, V v) {
   const VI quiet_nan = bit_or(shift_right<16>(bits), splat_int(0x40));
   store_u16<kStream>(reinterpret_cast<std::uint16_t*>(p), select(is_nan(v), quiet_nan, rounded));
 }
+
+}  // namespace actk::lanes::ACTK_LANES
+
+namespace actk::cpu::ACTK_LANES {
+
+using namespace actk::lanes::ACTK_LANES;
 
 namespace {
 
@@ -43,33 +49,8 @@ struct Out {
 // is stored afterwards. The NaN rule (NaN in, NaN out, including the gradient) is applied here
 // once for every activation. The gradient is dy * d, or fma(dy, d, dx): one rounding, as the
 // CUDA kernels do, and no overflow of dy * d where dx + dy * d is finite.
-// f'(+inf) and f'(-inf), the exact limits, from the portable functors: the vector derivatives
-// approach them without always reaching them (e^-|x| clamped before it underflows), which only
-// shows as dy * f' for an infinite dy (inf * 0 is NaN, inf * 1e-38 is not).
-struct DerivativeLimits {
-  V at_positive_infinity;
-  V at_negative_infinity;
-};
-
-inline DerivativeLimits derivative_limits(const detail::ElementwiseCall& call) {
-  const float x[2] = {__builtin_inff(), -__builtin_inff()}, dy[2] = {1.0f, 1.0f};
-  float d[2] = {};
-  detail::ElementwiseCall limits = call;
-  limits.pass = Pass::backward;
-  limits.dtype = DType::f32;
-  limits.x = x;
-  limits.dy = dy;
-  limits.y = nullptr;
-  limits.dx = d;
-  limits.count = 2;
-  limits.accumulate = false;
-  portable_kernel(limits)(limits, 0, 2);
-  return {splat(d[0]), splat(d[1])};
-}
-
 template <class Op, Pass kPass, class T>
-ACTK_SIMD_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx, bool accumulate,
-                             const DerivativeLimits& limits) {
+ACTK_LANE_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx, bool accumulate) {
   const V xv = load(x);
   const Mask nan = is_nan(xv);
   Out out{};
@@ -80,11 +61,6 @@ ACTK_SIMD_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx,
       d = op.derivative_from_output(xv);
     } else {
       d = op.derivative(xv);
-      const Mask infinite = equal(abs(xv), splat(__builtin_inff()));
-      if (any(infinite)) {
-        const V at_limit = select(greater(xv, zero()), limits.at_positive_infinity, limits.at_negative_infinity);
-        d = select(infinite, at_limit, d);
-      }
     }
     const V derivative = select(nan, xv, d);
     out.dx = accumulate ? fma(load(dy), derivative, load(dx)) : mul(load(dy), derivative);
@@ -93,7 +69,7 @@ ACTK_SIMD_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx,
 }
 
 template <Pass kPass, bool kStream, class T>
-ACTK_SIMD_INLINE void put(T* y, T* dx, const Out& out) {
+ACTK_LANE_INLINE void put(T* y, T* dx, const Out& out) {
   if constexpr (kPass == Pass::forward || kPass == Pass::forward_backward) store<kStream>(y, out.y);
   if constexpr (kPass != Pass::forward) store<kStream>(dx, out.dx);
 }
@@ -112,9 +88,6 @@ constexpr std::uintptr_t kLineBytes = 64;
 template <class Op, Pass kPass, class T>
 void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int64_t end) {
   const Op op(call.params);
-  const DerivativeLimits limits = kPass == Pass::backward || kPass == Pass::forward_backward
-                                      ? derivative_limits(call)
-                                      : DerivativeLimits{zero(), zero()};
   const T* x = static_cast<const T*>(call.x);
   const T* dy = static_cast<const T*>(call.dy);
   T* y = static_cast<T*>(call.y);
@@ -122,10 +95,10 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
   const bool accumulate = call.accumulate;
   constexpr bool kForward = kPass == Pass::forward || kPass == Pass::forward_backward;
   constexpr bool kBackward = kPass != Pass::forward;
-  // Forced inline like everything on the hot path (see ACTK_SIMD_INLINE): GCC would call the
+  // Forced inline like everything on the hot path (see ACTK_LANE_INLINE): GCC would call the
   // larger activations' lambda from its four sites.
   auto compute_at = [&](std::int64_t i) __attribute__((always_inline)) {
-    return compute<Op, kPass>(op, x + i, kBackward ? dy + i : nullptr, kBackward ? dx + i : nullptr, accumulate, limits);
+    return compute<Op, kPass>(op, x + i, kBackward ? dy + i : nullptr, kBackward ? dx + i : nullptr, accumulate);
   };
   auto put_at = [&](auto stream, std::int64_t i, const Out& out) __attribute__((always_inline)) {
     put<kPass, decltype(stream)::value>(kForward ? y + i : nullptr, kBackward ? dx + i : nullptr, out);
@@ -140,7 +113,7 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
       std::memcpy(dys, dy + i, bytes);
       if (accumulate) std::memcpy(dxs, dx + i, bytes);
     }
-    put<kPass, false>(ys, dxs, compute<Op, kPass>(op, xs, dys, dxs, accumulate, limits));
+    put<kPass, false>(ys, dxs, compute<Op, kPass>(op, xs, dys, dxs, accumulate));
     if constexpr (kForward) std::memcpy(y + i, ys, bytes);
     if constexpr (kBackward) std::memcpy(dx + i, dxs, bytes);
   };
@@ -207,14 +180,14 @@ RangeKernel pick_dtype(const detail::ElementwiseCall& call) {
 /// The kernel of this instruction set for `call`, or nullptr (f64, the structured entries).
 RangeKernel kernel(const detail::ElementwiseCall& call) noexcept {
   switch (call.activation) {
-#define ACTK_SIMD_CASE(id, Functor, params, from_output) \
+#define ACTK_LANES_CASE(id, Functor, params, from_output) \
   case Activation::id:                                   \
     return pick_dtype<Functor, FromOutput::from_output != FromOutput::never>(call);
-    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_SIMD_CASE)
-#undef ACTK_SIMD_CASE
+    ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_LANES_CASE)
+#undef ACTK_LANES_CASE
     default: break;  // the structured entries have kernels of their own
   }
   return nullptr;
 }
 
-}  // namespace actk::cpu::ACTK_SIMD
+}  // namespace actk::cpu::ACTK_LANES

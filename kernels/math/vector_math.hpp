@@ -1,6 +1,9 @@
-// The cpu backend's own f32 vector math: exp, expm1, log1p and the normal tail function that gelu
-// needs, inline so that an activation costs what its arithmetic costs. Written once over the
-// primitives of simd_<isa>.hpp (included first), compiled once per instruction set.
+// The project's own f32 math: exp, expm1, log1p and the normal tail function that gelu needs,
+// from +, x, fma, IEEE division, rounding to an integer and bit operations only, inline so that an
+// activation costs what its arithmetic costs. Written once over the lane primitives (the scalar
+// lane of lanes_scalar.hpp, or the SIMD lanes of host/cpu/lanes_<isa>.hpp, included first) and
+// compiled once per lane type: the CUDA kernels, the portable path and the vector paths run the
+// same operations on each value, so they give the same bits.
 //
 // Why not a library: SLEEF 3.5, Highway 1.0.3 contrib/math and glibc 2.36 libmvec were measured
 // here (README.md of this folder has the table). Their out-of-line calls cost 11 to 150 cycles per
@@ -13,29 +16,30 @@
 // value and all f16/bf16 inputs).
 #pragma once
 
-#include "host/cpu/normal_tail_tables.hpp"
+#include "kernels/math/normal_tail_table.hpp"
 
-#ifndef ACTK_SIMD
-#error "include the primitives of one instruction set (host/cpu/simd_<isa>.hpp) first"
+#ifndef ACTK_LANES
+#error "include the primitives of one lane type (lanes_scalar.hpp, host/cpu/lanes_<isa>.hpp) first"
 #endif
 
-namespace actk::cpu::ACTK_SIMD {
+namespace actk::lanes::ACTK_LANES {
 
-ACTK_SIMD_INLINE V one() { return splat(1.0f); }
-ACTK_SIMD_INLINE V neg(V x) { return bit_xor(x, splat(-0.0f)); }
-ACTK_SIMD_INLINE V abs(V x) { return bit_and(x, from_bits(splat_int(0x7fffffff))); }
+ACTK_LANE_INLINE V one() { return splat(1.0f); }
+ACTK_LANE_INLINE V neg(V x) { return bit_xor(x, splat(-0.0f)); }
+ACTK_LANE_INLINE V abs(V x) { return bit_and(x, from_bits(splat_int(0x7fffffff))); }
 /// -|x|
-ACTK_SIMD_INLINE V neg_abs(V x) { return bit_or(x, splat(-0.0f)); }
+ACTK_LANE_INLINE V neg_abs(V x) { return bit_or(x, splat(-0.0f)); }
 /// x's sign bit alone: +0 or -0.
-ACTK_SIMD_INLINE V sign_of(V x) { return bit_and(x, splat(-0.0f)); }
+ACTK_LANE_INLINE V sign_of(V x) { return bit_and(x, splat(-0.0f)); }
 /// mask ? 1 : 0
-ACTK_SIMD_INLINE V indicator(Mask m) { return select_or_zero(m, one()); }
+ACTK_LANE_INLINE V indicator(Mask m) { return select_or_zero(m, one()); }
 /// min/max that clamp finite values and infinities; NaN is handled by the callers' NaN blend.
-ACTK_SIMD_INLINE V clamp(V x, float lo, float hi) { return min(max(x, splat(lo)), splat(hi)); }
+ACTK_LANE_INLINE V clamp(V x, float lo, float hi) { return min(max(x, splat(lo)), splat(hi)); }
+ACTK_LANE_INLINE V infinity() { return from_bits(splat_int(0x7f800000)); }
 
 /// e^r - 1 = r + r^2 q(r) for |r| <= ln2/2 (plus a small correction), q of degree 4:
 /// relative error of 1 + r + r^2 q below 1.2 x 2^-24 as evaluated in f32.
-ACTK_SIMD_INLINE V expm1_reduced(V r) {
+ACTK_LANE_INLINE V expm1_reduced(V r) {
   V q = splat(0x1.6c86c6p-10f);
   q = fma(q, r, splat(0x1.120b2cp-7f));
   q = fma(q, r, splat(0x1.55559ep-5f));
@@ -53,7 +57,7 @@ struct ExpParts {
 };
 
 /// v * p rounded once, given s = p - 1 unrounded.
-ACTK_SIMD_INLINE V times(V v, V s) { return fma(v, s, v); }
+ACTK_LANE_INLINE V times(V v, V s) { return fma(v, s, v); }
 
 // Clamp bounds: below -115, e^x * |anything the activations multiply it by| is below half the
 // smallest subnormal and rounds to zero; above 88.8 e^x is infinite. Inside them 2^k is within
@@ -62,50 +66,56 @@ inline constexpr float kExpMin = -115.0f;
 inline constexpr float kExpMax = 88.8f;
 
 /// k ln2 split so that kf * kLn2Hi is exact for |k| < 2^8: the reduced argument x - k ln2.
-ACTK_SIMD_INLINE V reduce(V x, V kf) {
+ACTK_LANE_INLINE V reduce(V x, V kf) {
   const V r = fma(kf, splat(-0x1.62e400p-1f), x);
   return fma(kf, splat(-0x1.7f7d1cp-20f), r);
 }
 /// The k of e^x = 2^k e^r: x / ln2 rounded to the nearest integer.
-ACTK_SIMD_INLINE V exp_k(V x) { return round_to_integer(mul(x, splat(0x1.715476p+0f))); }
+ACTK_LANE_INLINE V exp_k(V x) { return round_to_integer(mul(x, splat(0x1.715476p+0f))); }
 
 /// e^(hi + lo), lo a small correction (|lo| <= a few ulp(hi)) carrying the rounding error of an
 /// argument computed in more than f32 precision (x^2, beta*x, the gelu_tanh cubic).
 /// Cody-Waite reduction r = hi - k ln2 + lo, |r| <= ln2/2 (+ |lo|), then e^r = 1 + s with
 /// s = expm1_reduced(r); p's total error is below 0.6 ulp. hi must lie in [kExpMin, kExpMax]:
 /// the callers clamp (most need only one side, or none).
-ACTK_SIMD_INLINE ExpParts exp_parts(V hi, V lo) {
+ACTK_LANE_INLINE ExpParts exp_parts(V hi, V lo) {
   const V kf = exp_k(hi);
   const V s = expm1_reduced(add(reduce(hi, kf), lo));
   return {add(one(), s), to_exponent(kf), s};
 }
 
 /// e^hi as p * 2^k, hi in [kExpMin, kExpMax] (no low part: one addition less).
-ACTK_SIMD_INLINE ExpParts exp_parts(V hi) {
+ACTK_LANE_INLINE ExpParts exp_parts(V hi) {
   const V kf = exp_k(hi);
   const V s = expm1_reduced(reduce(hi, kf));
   return {add(one(), s), to_exponent(kf), s};
 }
 
 /// e^x, below 0.6 ulp on the whole f32 range (subnormal results rounded once).
-ACTK_SIMD_INLINE V exp(V x) {
+ACTK_LANE_INLINE V exp(V x) {
   const ExpParts e = exp_parts(clamp(x, kExpMin, kExpMax));
   return ldexp(e.p, e.k);
 }
 
 /// e^x for x in [-87, 88], 0.6 ulp: 2^k is one normal factor there.
-ACTK_SIMD_INLINE V exp_normal(V x) {
+ACTK_LANE_INLINE V exp_normal(V x) {
   const ExpParts e = exp_parts(x);
   return ldexp_normal(e.p, e.k);
 }
 
-/// e^x for x <= 0 where only absolute accuracy matters (derivatives, judged against an absolute
-/// floor of 2^-22): x is clamped to -87 so that 2^k is one normal factor; below, the result is
-/// e^-87 = 1.6e-38 instead of something smaller. 0.6 ulp above -87. Lanes with x > 0 give
-/// garbage, for callers that discard them.
-ACTK_SIMD_INLINE V exp_nonpositive_flush(V x) {
-  const ExpParts e = exp_parts(max(x, splat(-87.0f)));
-  return ldexp_normal(e.p, e.k);
+/// v 2^k rounded once: with ldexp (subnormal results, k down to -166) where `far`, else with one
+/// normal power of two (k >= -126). Both round the same exact value once, so a lane gets the same
+/// bits from either: the vector code passes any() of its lanes, the scalar lane its own test.
+ACTK_LANE_INLINE V scale(V v, Exponent k, bool far) { return far ? ldexp(v, k) : ldexp_normal(v, k); }
+
+/// e^a for a <= 0 (or -inf) as p 2^k, a clamped to kExpMin, and whether some lane needs ldexp
+/// (a < -87: 2^k below the normal range). Lanes with a > 0 are for callers that discard them.
+struct ExpTail {
+  ExpParts e;
+  bool far;
+};
+ACTK_LANE_INLINE ExpTail exp_tail(V a) {
+  return {exp_parts(max(a, splat(kExpMin))), any(less(a, splat(-87.0f)))};
 }
 
 // The activations compute their common range with one power-of-two factor (ldexp_normal) and run
@@ -116,7 +126,7 @@ ACTK_SIMD_INLINE V exp_nonpositive_flush(V x) {
 /// e^x - 1, below 1 ulp. With e^x = 2^k (1 + s): 2^k s + (2^k - 1), where 2^k - 1 is exact for
 /// the k that matter (|k| <= 24) and the sum is one fused rounding; k = 0 returns s itself, which
 /// keeps full relative accuracy near 0. x is clamped to [-88, 88.8]: below, the result is -1.
-ACTK_SIMD_INLINE V expm1(V x) {
+ACTK_LANE_INLINE V expm1(V x) {
   x = clamp(x, -88.0f, kExpMax);
   const V kf = exp_k(x);
   V s = expm1_reduced(reduce(x, kf));
@@ -129,7 +139,7 @@ ACTK_SIMD_INLINE V expm1(V x) {
 }
 
 /// expm1 for x <= 0 (elu, selu, tanh): no k = 128 case. Lanes with x > 0 are computed as 0.
-ACTK_SIMD_INLINE V expm1_nonpositive(V x) {
+ACTK_LANE_INLINE V expm1_nonpositive(V x) {
   x = clamp(x, -88.0f, 0.0f);
   const V kf = exp_k(x);
   const V s = expm1_reduced(reduce(x, kf));
@@ -141,7 +151,7 @@ ACTK_SIMD_INLINE V expm1_nonpositive(V x) {
 /// log(1 + t) for t in [0, 1], below 1.5 ulp: s = t / (2 + t) in [0, 1/3] and
 /// log(1 + t) = 2 atanh(s) = 2s + s w P(w), w = s^2, P of degree 3 (relative error 1e-9).
 /// No exponent extraction is needed on this range (softplus calls it with t = e^-|x|).
-ACTK_SIMD_INLINE V log1p_unit(V t) {
+ACTK_LANE_INLINE V log1p_unit(V t) {
   const V s = div(t, add(splat(2.0f), t));
   const V w = mul(s, s);
   V p = splat(0x1.1326ccp-2f);
@@ -152,9 +162,9 @@ ACTK_SIMD_INLINE V log1p_unit(V t) {
 }
 
 /// gelu's normal CDF through the tail function: Phi(-|x|) = e^(-x^2/2) Q(|x|), where
-/// Q(x) = Phi(-x) e^(x^2/2) (the Mills ratio over sqrt(2 pi)) is one of kLanes polynomials in
-/// (|x| - midpoint) on equal intervals over [0, 13.55], chosen per lane by a table lookup
-/// (normal_tail_tables.hpp: relative error below 1.6 ulp as evaluated in f32). Phi(x) is then
+/// Q(x) = Phi(-x) e^(x^2/2) (the Mills ratio over sqrt(2 pi)) is one of 16 polynomials in
+/// (|x| - midpoint) on 16 equal intervals over [0, 13.55], chosen per lane by a table lookup
+/// (normal_tail_table.hpp: relative error below 1.6 ulp as evaluated in f32). Phi(x) is then
 /// e^(-x^2/2) Q for x < 0, with full relative accuracy (no 1 - erf cancellation), and
 /// 1 - e^(-x^2/2) Q >= 1/2 for x >= 0. Beyond 13.55, x Phi(x) is below the smallest normal and
 /// e^(-x^2/2) alone decides.
@@ -171,23 +181,28 @@ struct NormalTail {
 /// gauss_limit clamps |x| for the Gaussian, at most 15 (-x^2/2 >= kExpMin): 15 where it must
 /// reach 0 (e^-112.5 times anything gelu multiplies it by rounds to 0), 13 where one power-of-two
 /// factor must do (k >= -122). The polynomial takes |x| clamped to the top of its last interval.
-ACTK_SIMD_INLINE NormalTail normal_tail(V x, float gauss_limit) {
+ACTK_LANE_INLINE NormalTail normal_tail(V x, float gauss_limit) {
   const V gx = min(abs(x), splat(gauss_limit));
   const V minus_half_gx = mul(gx, splat(-0.5f));  // exact
   const V arg = mul(gx, minus_half_gx);           // -x^2/2 = arg + arg_lo
   const V arg_lo = fms(gx, minus_half_gx, arg);
   const ExpParts gauss = exp_parts(arg, arg_lo);
 
-  using Table = NormalTailTable<kLanes>;
+  using Table = NormalTailTable;
+  const Table& table = normal_tail_table();
   const V ax = min(abs(x), splat(Table::kLast));
-  const VI index = table_index(mul(ax, splat(kLanes / Table::kTop)));
-  const V u = sub(ax, lookup(Table::kMidpoint, index));
+  const VI index = table_index(mul(ax, splat(Table::kIntervals / Table::kTop)));
+  const V u = sub(ax, lookup(table.midpoint, index));
   // Horner's scheme: Estrin's (four FMA levels instead of nine) would shorten the latency but
   // doubles the rounding error here (3.0 instead of 1.6 x 2^-24), which gelu cannot afford.
-  V q = lookup(Table::kCoefficient[Table::kDegree], index);
+  V q = lookup(table.coefficient[Table::kDegree], index);
+#if defined(__CUDACC__)
+#pragma unroll
+#else
 #pragma GCC unroll 16
-  for (int j = Table::kDegree - 1; j >= 0; --j) q = fma(q, u, lookup(Table::kCoefficient[j], index));
+#endif
+  for (int j = Table::kDegree - 1; j >= 0; --j) q = fma(q, u, lookup(table.coefficient[j], index));
   return {gauss.p, gauss.k, gauss.s, q};
 }
 
-}  // namespace actk::cpu::ACTK_SIMD
+}  // namespace actk::lanes::ACTK_LANES
