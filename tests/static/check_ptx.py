@@ -4,7 +4,16 @@
   check_ptx.py vectors FILE.ptx...
       Fails unless every kernel has a loop (its main loop) whose every global load and store is a
       128-bit vector instruction (ld.global*.v4.f32|b32|u32 or .v2.f64|b64|u64, and the matching
-      st), with at least one of each.
+      st), with at least one of each. Scalar loads from a module-scope table (the normal tail's
+      coefficients: an address computed from the table's symbol) are lookups, not data traffic,
+      and are allowed there.
+  check_ptx.py approx FILE.ptx...
+      Fails if a kernel that computes in f32 (a functor or type argument `<float>` in its name)
+      uses an f32 approximation instruction (ex2/lg2/tanh/sin/cos/rsqrt/rcp/sqrt/div .approx,
+      div.full) or calls a libdevice function (__nv_*): the shared math computes e^x, log1p and
+      the rest from +, x, fma, IEEE division/sqrt and bit operations, so that the host can prove
+      the device's bits. f64 instructions stay allowed (the f64 functors, and the gated forward's
+      double slow path, keep libdevice).
   check_ptx.py spills --ptxas PTXAS --arch sm_XX [--max-registers N] FILE.ptx...
       Runs `ptxas -v` on each file and fails unless every kernel reports 0 bytes of spill stores
       and 0 bytes of spill loads. --max-registers caps every kernel's registers (a .maxnreg
@@ -28,6 +37,12 @@ ENTRY = re.compile(r"^\.(?:visible|weak)?\s*\.entry\s+([A-Za-z0-9_$]+)\s*\(", re
 LABEL = re.compile(r"^(\$[A-Za-z0-9_]+):", re.M)
 BRANCH = re.compile(r"\bbra(?:\.uni)?\s+(\$[A-Za-z0-9_]+)\s*;")
 ANY_GLOBAL = re.compile(r"\b(?:ld|st)\.global[.a-z0-9]*")
+TABLE = re.compile(r"^\.global\s+(?:\.align\s+\d+\s+)?\.[a-z0-9]+\s+([A-Za-z0-9_$]+)\s*\[", re.M)
+TABLE_ADDRESS = re.compile(r"\bmov\.u64\s+(%rd\d+),\s*([A-Za-z0-9_$]+)\s*;")
+ADDRESS_SUM = re.compile(r"\badd\.s64\s+(%rd\d+),\s*(%rd\d+),\s*(%rd\d+)\s*;")
+SCALAR_LOAD = re.compile(r"\bld\.global(?:\.nc)?\.(?:f32|b32|u32)\s+%\w+,\s*\[(%rd\d+)(?:\+-?\d+)?\]")
+APPROX_F32 = re.compile(r"\b(?:(?:ex2|lg2|tanh|sin|cos|rsqrt|rcp|sqrt|div)\.approx|div\.full)(?:\.ftz)?\.f32\b"
+                        r"|\bcall(?:\.uni)?\b[^;]*\b__nv_[a-z0-9_]+")
 SPILLS = re.compile(r"(\d+) bytes spill stores, (\d+) bytes spill loads")
 COMPILING = re.compile(r"Compiling entry function '([^']+)'")
 
@@ -68,10 +83,28 @@ def kernels(text):
         yield name, text[start:end]
 
 
-def vector_loops(body):
+def table_registers(body, tables):
+    """The 64-bit registers of a kernel that hold an address inside one of the module's tables:
+    the table's symbol moved into a register, plus offsets added to such a register."""
+    found = set()
+    for m in TABLE_ADDRESS.finditer(body):
+        if m.group(2) in tables:
+            found.add(m.group(1))
+    grew = True
+    while grew:  # a fixed point: sums may be written before their operands in the text (loops)
+        grew = False
+        for m in ADDRESS_SUM.finditer(body):
+            if m.group(1) not in found and (m.group(2) in found or m.group(3) in found):
+                found.add(m.group(1))
+                grew = True
+    return found
+
+
+def vector_loops(body, tables=frozenset()):
     """The loops (a label and a later branch back to it) of a kernel that access global memory
-    with 128-bit loads and stores only, with the instructions found in them."""
+    with 128-bit loads and stores only (table lookups aside), with the instructions found in them."""
     labels = {m.group(1): m.start() for m in LABEL.finditer(body)}
+    in_table = table_registers(body, tables)
     found = []
     for branch in BRANCH.finditer(body):
         start = labels.get(branch.group(1))
@@ -81,7 +114,8 @@ def vector_loops(body):
         loads = [m.group(0) for m in VECTOR_LOAD.finditer(loop)]
         stores = [m.group(0) for m in VECTOR_STORE.finditer(loop)]
         accesses = ANY_GLOBAL.findall(loop)
-        if loads and stores and len(accesses) == len(loads) + len(stores):
+        lookups = [m for m in SCALAR_LOAD.finditer(loop) if m.group(1) in in_table]
+        if loads and stores and len(accesses) == len(loads) + len(stores) + len(lookups):
             found.append(loads + stores)
     return found
 
@@ -92,11 +126,13 @@ def check_vectors(files):
     entries = []
     for path in files:
         with open(path) as f:
-            entries += [(path, name, body) for name, body in kernels(f.read())]
-    names = demangle([name for _, name, _ in entries])
-    for path, name, body in entries:
+            text = f.read()
+        tables = frozenset(TABLE.findall(text))
+        entries += [(path, name, body, tables) for name, body in kernels(text)]
+    names = demangle([name for _, name, _, _ in entries])
+    for path, name, body, tables in entries:
         total += 1
-        loops = vector_loops(body)
+        loops = vector_loops(body, tables)
         if loops:
             for loop in loops:
                 instructions.update(loop)
@@ -109,6 +145,30 @@ def check_vectors(files):
         return 1
     print(f"{total - len(failures)} of {total} kernels vectorized; instructions in their loops: "
           + ", ".join(f"{k} x{v}" for k, v in sorted(instructions.items())))
+    return 1 if failures else 0
+
+
+def check_approx(files):
+    failures, checked, total = [], 0, 0
+    for path in files:
+        with open(path) as f:
+            entries = list(kernels(f.read()))
+        names = demangle([name for name, _ in entries])
+        for name, body in entries:
+            total += 1
+            if "<float>" not in names[name]:
+                continue  # f64 compute: libdevice's double functions are allowed
+            checked += 1
+            found = collections.Counter(m.group(0) for m in APPROX_F32.finditer(body))
+            if found:
+                failures.append(names[name])
+                print(f"FAIL  {names[name]} ({path}): " + ", ".join(f"{k} x{v}" for k, v in sorted(found.items())))
+            else:
+                print(f"ok    {names[name]}: no f32 approximation or libdevice call")
+    if checked == 0:
+        print("FAIL  no f32 kernels found")
+        return 1
+    print(f"{checked - len(failures)} of {checked} f32 kernels (of {total}) free of f32 approximations")
     return 1 if failures else 0
 
 
@@ -161,6 +221,8 @@ def main():
     sub = parser.add_subparsers(dest="check", required=True)
     vectors = sub.add_parser("vectors")
     vectors.add_argument("files", nargs="+")
+    approx = sub.add_parser("approx")
+    approx.add_argument("files", nargs="+")
     spills = sub.add_parser("spills")
     spills.add_argument("--ptxas", required=True)
     spills.add_argument("--arch", required=True)
@@ -171,6 +233,8 @@ def main():
     args.files = [f for arg in args.files for f in arg.split(";") if f]
     if args.check == "vectors":
         return check_vectors(args.files)
+    if args.check == "approx":
+        return check_approx(args.files)
     return check_spills(args.files, args.ptxas, args.arch, args.max_registers)
 
 
