@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -43,6 +44,12 @@ struct Case {
   bool accumulate;
   bool default_params;
 };
+
+// Failure messages name the case, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << case_name(c.activation, c.dtype, c.pass) << (c.accumulate ? " accumulate" : "")
+      << (c.default_params ? "" : " other parameters");
+}
 
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
