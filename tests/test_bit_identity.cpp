@@ -169,23 +169,13 @@ Outputs run(cpu::RangeKernel kernel, const Case& c, const std::vector<unsigned c
   return out;
 }
 
-double value_of(DType dtype, const unsigned char* p) {
-  if (dtype == DType::f32) {
-    float v;
-    std::memcpy(&v, p, 4);
-    return v;
-  }
-  std::uint16_t b;
-  std::memcpy(&b, p, 2);
-  return dtype == DType::f16 ? static_cast<double>(to_float(Half{b}))
-                             : static_cast<double>(to_float(BFloat16{b}));
-}
-
 // Element i's bits are equal, or both values are NaN.
-bool same_bits(DType dtype, const unsigned char* a, const unsigned char* b) {
+bool same_bits(DType dtype, const std::vector<unsigned char>& a, const std::vector<unsigned char>& b, std::size_t i) {
   const std::size_t size = dtype_size(dtype);
-  if (std::memcmp(a, b, size) == 0) return true;
-  return std::isnan(value_of(dtype, a)) && std::isnan(value_of(dtype, b));
+  if (std::memcmp(&a[i * size], &b[i * size], size) == 0) return true;
+  const auto index = static_cast<std::int64_t>(i);
+  return std::isnan(validation::element_as_double(dtype, a.data(), index)) &&
+         std::isnan(validation::element_as_double(dtype, b.data(), index));
 }
 
 void expect_same(const char* isa, const char* what, const Case& c, const std::vector<unsigned char>& input,
@@ -194,15 +184,16 @@ void expect_same(const char* isa, const char* what, const Case& c, const std::ve
   const std::size_t count = got.size() / size;
   std::size_t mismatches = 0, first = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    if (!same_bits(c.dtype, &got[i * size], &want[i * size])) {
+    if (!same_bits(c.dtype, got, want, i)) {
       if (mismatches++ == 0) first = i;
     }
   }
+  const auto first_value = [&](const std::vector<unsigned char>& v) {
+    return validation::element_as_double(c.dtype, v.data(), static_cast<std::int64_t>(first));
+  };
   EXPECT_EQ(mismatches, 0u) << isa << " " << what << ": " << mismatches << " of " << count
-                            << " elements differ from the portable (CUDA) math; first: x = "
-                            << value_of(c.dtype, &input[first * size]) << ": " << isa << " "
-                            << value_of(c.dtype, &got[first * size]) << ", portable "
-                            << value_of(c.dtype, &want[first * size]);
+                            << " elements differ from the portable (CUDA) math; first: x = " << first_value(input)
+                            << ": " << isa << " " << first_value(got) << ", portable " << first_value(want);
 }
 
 class BitIdentity : public ::testing::TestWithParam<Case> {};

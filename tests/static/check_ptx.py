@@ -140,12 +140,8 @@ def check_vectors(files):
         else:
             failures.append(names[name])
             print(f"FAIL  {names[name]} ({path}): no loop that loads and stores 128 bits at a time")
-    if total == 0:
-        print("FAIL  no kernels found")
-        return 1
-    print(f"{total - len(failures)} of {total} kernels vectorized; instructions in their loops: "
-          + ", ".join(f"{k} x{v}" for k, v in sorted(instructions.items())))
-    return 1 if failures else 0
+    return summary(total - len(failures), total, "kernels vectorized; instructions in their loops: "
+                   + ", ".join(f"{k} x{v}" for k, v in sorted(instructions.items())), "no kernels found")
 
 
 def check_approx(files):
@@ -165,11 +161,17 @@ def check_approx(files):
                 print(f"FAIL  {names[name]} ({path}): " + ", ".join(f"{k} x{v}" for k, v in sorted(found.items())))
             else:
                 print(f"ok    {names[name]}: no f32 approximation or libdevice call")
-    if checked == 0:
-        print("FAIL  no f32 kernels found")
+    return summary(checked - len(failures), checked, f"f32 kernels (of {total}) free of f32 approximations",
+                   "no f32 kernels found")
+
+
+def summary(passed, total, what, empty):
+    """The last line of a check, and its exit status: 1 when nothing was checked or any failed."""
+    if total == 0:
+        print(f"FAIL  {empty}")
         return 1
-    print(f"{checked - len(failures)} of {checked} f32 kernels (of {total}) free of f32 approximations")
-    return 1 if failures else 0
+    print(f"{passed} of {total} {what}")
+    return 0 if passed == total else 1
 
 
 def run_ptxas(ptxas, arch, path, max_registers):
@@ -209,11 +211,7 @@ def check_spills(files, ptxas, arch, max_registers):
             if status == "FAIL":
                 failures.append(names[name])
             print(f"{status}  {names[name]}: {stores} bytes spill stores, {loads} bytes spill loads ({arch})")
-    if total == 0:
-        print("FAIL  no kernels found")
-        return 1
-    print(f"{total - len(failures)} of {total} kernels without spills on {arch}")
-    return 1 if failures else 0
+    return summary(total - len(failures), total, f"kernels without spills on {arch}", "no kernels found")
 
 
 def main():
