@@ -512,6 +512,16 @@ struct ElementResult {
 template <Pass kPass, class Op, class T>
 ACTK_HOST_DEVICE ElementResult<T> apply_pass(const Op& op, T x, T dy, T dx_old, bool accumulate) {
   ElementResult<T> out{T(0), T(0)};
+  if constexpr (std::is_same_v<T, double>) {
+    // The NaN rule for the f64 functors (Functor<float> applies it itself): the input NaN, as
+    // is, for y and f', so that every pass gives the same NaN bits (the formulas' own NaN would
+    // depend on the operations and their order).
+    if (x != x) {
+      out.y = x;
+      out.dx = accumulate ? std::fma(dy, x, dx_old) : dy * x;
+      return out;
+    }
+  }
   T derivative = T(0);
   if constexpr (kPass == Pass::forward) {
     out.y = op.forward(x);
