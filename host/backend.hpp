@@ -71,10 +71,12 @@ struct MaxoutCall {
   void* stream;
 };
 
-/// A gated op, y = act(gate) * up, `activation` being the gate's elementwise activation.
+/// A gated op, y = act(gate) * up, `activation` being the gate's elementwise activation; with
+/// `clamped`, the inputs are clamped by params.limit first (math::GateClamp).
 /// Forward (dgate null): gate, up -> y. Backward: gate, up, dy -> dgate, dup.
 struct GatedCall {
   Activation activation;
+  bool clamped;
   ActivationParams params;
   DType dtype;
   std::int64_t rows, cols;

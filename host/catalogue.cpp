@@ -9,8 +9,8 @@ namespace {
 constexpr ActivationInfo kCatalogue[] = {
 #define ACTK_ELEMENTWISE_INFO(id, Functor, params, from_output) \
   {Activation::id, #id, ActivationKind::elementwise, params, FromOutput::from_output, Activation::id},
-#define ACTK_STRUCTURED_INFO(id, kind, gate) \
-  {Activation::id, #id, ActivationKind::kind, ACTK_PARAMS_NONE, FromOutput::never, Activation::gate},
+#define ACTK_STRUCTURED_INFO(id, kind, gate, params) \
+  {Activation::id, #id, ActivationKind::kind, params, FromOutput::never, Activation::gate},
     ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_ELEMENTWISE_INFO) ACTK_STRUCTURED_ACTIVATIONS(ACTK_STRUCTURED_INFO)
 #undef ACTK_ELEMENTWISE_INFO
 #undef ACTK_STRUCTURED_INFO
@@ -29,16 +29,30 @@ Param first_param(unsigned mask) {
 
 }  // namespace
 
-double param_value(const ActivationParams& p, Param param) noexcept {
+namespace {
+template <class Params>
+auto* param_field(Params& p, Param param) noexcept {
   switch (param) {
-    case Param::negative_slope: return p.negative_slope;
-    case Param::alpha: return p.alpha;
-    case Param::beta: return p.beta;
-    case Param::threshold: return p.threshold;
-    case Param::min_val: return p.min_val;
-    case Param::max_val: return p.max_val;
+    case Param::negative_slope: return &p.negative_slope;
+    case Param::alpha: return &p.alpha;
+    case Param::beta: return &p.beta;
+    case Param::threshold: return &p.threshold;
+    case Param::min_val: return &p.min_val;
+    case Param::max_val: return &p.max_val;
+    case Param::sigmoid_scale: return &p.sigmoid_scale;
+    case Param::limit: return &p.limit;
   }
-  return 0.0;
+  return static_cast<decltype(&p.limit)>(nullptr);
+}
+}  // namespace
+
+double param_value(const ActivationParams& p, Param param) noexcept {
+  const double* field = param_field(p, param);
+  return field ? *field : 0.0;
+}
+
+void set_param_value(ActivationParams& p, Param param, double value) noexcept {
+  if (double* field = param_field(p, param)) *field = value;
 }
 
 const char* param_name(Param param) noexcept {
@@ -49,6 +63,8 @@ const char* param_name(Param param) noexcept {
     case Param::threshold: return "threshold";
     case Param::min_val: return "min_val";
     case Param::max_val: return "max_val";
+    case Param::sigmoid_scale: return "sigmoid_scale";
+    case Param::limit: return "limit";
   }
   return "?";
 }
@@ -57,9 +73,11 @@ double param_default(Param param) noexcept { return param_value(ActivationParams
 
 ActivationParams params_for_compute(const ActivationParams& p, DType dtype) noexcept {
   if (dtype == DType::f64) return p;
-  auto rounded = [](double v) { return static_cast<double>(static_cast<float>(v)); };
-  return {rounded(p.negative_slope), rounded(p.alpha), rounded(p.beta),
-          rounded(p.threshold),      rounded(p.min_val), rounded(p.max_val)};
+  ActivationParams rounded = p;
+  for (const Param param : kAllParams) {
+    set_param_value(rounded, param, static_cast<double>(static_cast<float>(param_value(p, param))));
+  }
+  return rounded;
 }
 
 const ActivationInfo& info(Activation activation) noexcept {

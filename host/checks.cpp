@@ -141,6 +141,12 @@ ActivationParams CallChecker::check_params(const ActivationParams& given, DType 
   if (activation_ == Activation::celu && !(params.alpha > 0.0)) {
     fail("alpha", "must be > 0 for celu, got " + shown(Param::alpha));
   }
+  // Below 2^-8 the f32 functor's tail clamp would leave a visible x e^-115 for huge |x|
+  // (kernels/math/logistic.hpp, QuickGelu).
+  if (entry.uses(Param::sigmoid_scale) && !(params.sigmoid_scale >= 0x1p-8)) {
+    fail("sigmoid_scale", "must be >= 2^-8 (0.00390625), got " + shown(Param::sigmoid_scale));
+  }
+  if (entry.uses(Param::limit) && !(params.limit > 0.0)) fail("limit", "must be > 0, got " + shown(Param::limit));
   if (entry.uses(Param::min_val) && params.min_val > params.max_val) {
     fail("min_val", "min_val " + shown(Param::min_val) + " is greater than max_val " + shown(Param::max_val));
   }

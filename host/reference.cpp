@@ -189,18 +189,25 @@ void run_gated(const GatedCall& call) {
     using Pointer = std::conditional_t<std::is_const_v<std::remove_pointer_t<decltype(strided.data)>>, const T*, T*>;
     return static_cast<Pointer>(strided.data) + r * strided.stride + c;
   };
+  // swiglu_clamped (GPT-OSS): gate' = min(gate, limit), up' = clamp(up, -limit, limit) + 1, and the
+  // gradients pass where the clamps did not bind (the bounds included, as torch.clamp's backward).
+  const R limit = static_cast<R>(call.params.limit);
   for (std::int64_t r = 0; r < call.rows; ++r) {
     for (std::int64_t c = 0; c < call.cols; ++c) {
-      const R gate = load<R>(*at(call.gate, r, c));
-      const R up = load<R>(*at(call.up, r, c));
+      const R gate_in = load<R>(*at(call.gate, r, c));
+      const R up_in = load<R>(*at(call.up, r, c));
+      const bool gate_clamped = call.clamped && gate_in > limit;
+      const bool up_clamped = call.clamped && (up_in > limit || up_in < -limit);
+      const R gate = gate_clamped ? limit : gate_in;
+      const R up = !call.clamped ? up_in : (up_in > limit ? limit : up_in < -limit ? -limit : up_in) + 1;
       const R activated = forward_at<Op>(gate, call.params);
       if (!call.dgate.data) {
         *at(call.y, r, c) = store<T>(activated * up);
         continue;
       }
       const R dy = load<R>(*at(call.dy, r, c));
-      const R dgate = dy * (up * derivative_at<Op>(gate, call.params));
-      const R dup = dy * activated;
+      const R dgate = gate_clamped ? R(0) : dy * (up * derivative_at<Op>(gate, call.params));
+      const R dup = up_clamped ? R(0) : dy * activated;
       T* dgate_out = at(call.dgate, r, c);
       T* dup_out = at(call.dup, r, c);
       *dgate_out = store<T>(call.accumulate ? load<R>(*dgate_out) + dgate : dgate);

@@ -63,6 +63,12 @@ struct Relu {
   template <class R> static R derivative_from_output(R y, const ActivationParams&) { return y > 0 ? 1 : 0; }
 };
 
+struct ReluSquared {
+  template <class R> static R forward(R x, const ActivationParams&) { return x > 0 ? x * x : R(0); }
+  template <class R> static R derivative(R x, const ActivationParams&) { return x > 0 ? 2 * x : R(0); }
+  template <class R> static R derivative_from_output(R y, const ActivationParams&) { return y > 0 ? 2 * std::sqrt(y) : R(0); }
+};
+
 struct LeakyRelu {
   template <class R> static R forward(R x, const ActivationParams& p) {
     const R slope = p.negative_slope;
@@ -167,6 +173,19 @@ struct Silu {
   template <class R> static R derivative(R x, const ActivationParams&) {
     if (std::isinf(x)) return x > 0 ? R(1) : R(0);
     return sigmoid(x) * (1 + x * sigmoid(-x));
+  }
+};
+
+struct QuickGelu {
+  template <class R> static R forward(R x, const ActivationParams& p) {
+    if (std::isinf(x)) return x > 0 ? x : R(-0.0);
+    return x * sigmoid(static_cast<R>(p.sigmoid_scale) * x);
+  }
+  // d/dx x sigma(a x) = sigma(v) (1 + v sigma(-v)), v = a x.
+  template <class R> static R derivative(R x, const ActivationParams& p) {
+    if (std::isinf(x)) return x > 0 ? R(1) : R(0);
+    const R v = static_cast<R>(p.sigmoid_scale) * x;
+    return sigmoid(v) * (1 + v * sigmoid(-v));
   }
 };
 

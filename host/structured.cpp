@@ -233,7 +233,7 @@ Backend gated(const char* name, Activation activation, ConstMatrixView gate, Con
 
   // A single row may have any stride; give the backends a consistent one.
   auto stride = [&](const ConstMatrixView& m) { return m.rows > 1 ? m.row_stride : m.cols; };
-  detail::GatedCall call{info(activation).gate, params, gate.dtype, gate.rows, gate.cols,
+  detail::GatedCall call{info(activation).gate, info(activation).uses(Param::limit), params, gate.dtype, gate.rows, gate.cols,
                          {gate.data, stride(gate)}, {up.data, stride(up)}, {dy.data, stride(dy)},
                          {y.data, stride(y)}, {dgate.data, stride(dgate)}, {dup.data, stride(dup)},
                          options.accumulate && backward, options.stream};

@@ -28,6 +28,7 @@
 #include "kernels/math/lanes_scalar.hpp"
 // (the scalar lane first: the shared functors are written against its primitives)
 #include "kernels/math/activations.hpp"
+#include "kernels/math/derivative_scale.hpp"
 
 namespace actk::math {
 namespace detail {
@@ -149,6 +150,19 @@ struct Relu {
   ACTK_HOST_DEVICE T derivative(T x) const { return x > T(0) ? T(1) : x <= T(0) ? T(0) : x; }
   // y > 0 exactly where x > 0.
   ACTK_HOST_DEVICE T derivative_from_output(T y) const { return derivative(y); }
+};
+
+// max(0, x)^2 (Primer); the derivative 2 max(0, x) halved (kDerivativeScale), from y sqrt(y).
+template <class T>
+struct ReluSquared {
+  static constexpr float kDerivativeScale = 2.0f;
+  ACTK_HOST_DEVICE explicit ReluSquared(const ActivationParams&) {}
+  ACTK_HOST_DEVICE T forward(T x) const {
+    const T r = x <= T(0) ? T(0) : x;
+    return r * r;
+  }
+  ACTK_HOST_DEVICE T derivative(T x) const { return x <= T(0) ? T(0) : x; }
+  ACTK_HOST_DEVICE T derivative_from_output(T y) const { return y <= T(0) ? T(0) : std::sqrt(y); }
 };
 
 template <class T>
@@ -311,6 +325,28 @@ struct Silu {
   }
 };
 
+// x sigma(a x), a = sigmoid_scale (CLIP's QuickGELU: 1.702). v = a x is carried as hi + lo, since
+// e^v turns an absolute error of v into the same relative error of f, and |v| reaches 745 before
+// f underflows: sigma(hi + lo) = sigma(hi) (1 + sigma(-hi) lo) to first order.
+template <class T>
+struct QuickGelu {
+  T scale;
+  ACTK_HOST_DEVICE explicit QuickGelu(const ActivationParams& p) : scale(static_cast<T>(p.sigmoid_scale)) {}
+  ACTK_HOST_DEVICE T forward(T x) const {
+    const detail::Expansion<T> v = detail::two_product(scale, x);
+    const detail::Logistic<T> s = detail::logistic(v.hi);
+    const T scaled = s.scaled(x);                                 // x sigma(hi)
+    const T complement = (v.hi >= T(0) ? s.t : T(1)) / s.s;       // sigma(-hi)
+    return detail::gated_forward(x, std::fma(scaled, complement * v.lo, scaled));
+  }
+  // silu' at v = a x, clamped where sigma'(v) is 0 in every type (no inf * 0).
+  ACTK_HOST_DEVICE T derivative(T x) const {
+    const T v = detail::clamp(scale * x, T(-1000), T(1000));
+    const detail::Logistic<T> s = detail::logistic(v);
+    return detail::gated_derivative(x, std::fma(v, s.slope(), s.p()));
+  }
+};
+
 // log(1 + e^(beta x)) / beta, and x where beta x > threshold (torch.nn.Softplus).
 template <class T>
 struct Softplus {
@@ -454,6 +490,7 @@ namespace detail {
 /// functor never sees a NaN (its float-to-integer conversions would be undefined for one).
 template <class LaneOp>
 struct OnScalarLane {
+  static constexpr float kDerivativeScale = DerivativeScale<LaneOp>::value;
   LaneOp lane;
   explicit OnScalarLane(const ActivationParams& params) : lane(params) {}
   ACTK_HOST_DEVICE float forward(float x) const { return x != x ? x : lane.forward(x); }
@@ -538,7 +575,15 @@ ACTK_HOST_DEVICE ElementResult<T> apply_pass(const Op& op, T x, T dy, T dx_old, 
     out.y = op.forward(x);
     derivative = op.derivative(x);
   }
-  out.dx = accumulate ? std::fma(dy, derivative, dx_old) : dy * derivative;
+  constexpr T kScale = static_cast<T>(DerivativeScale<Op>::value);
+  if constexpr (kScale != T(1)) {
+    const bool dy_smaller = std::fabs(dy) < std::fabs(derivative);
+    const T first = (dy_smaller ? dy : derivative) * kScale;
+    const T second = dy_smaller ? derivative : dy;
+    out.dx = accumulate ? std::fma(first, second, dx_old) : first * second;
+  } else {
+    out.dx = accumulate ? std::fma(dy, derivative, dx_old) : dy * derivative;
+  }
   return out;
 }
 
@@ -560,6 +605,20 @@ ACTK_HOST_DEVICE T gated_forward(const Op& op, const WideOp& wide, T gate, T up)
   }
   return activated * up;
 }
+
+/// The input clamps of the gated entries that read `limit` (swiglu_clamped, after GPT-OSS): the
+/// gate limited above by `limit`, up to [-limit, limit] and shifted by 1, so y = act(gate') * up'.
+/// The gradients flow only where a clamp did not bind (a bound itself passes, as in torch.clamp's
+/// backward); NaN passes through as everywhere. Off, every input and gradient is as given.
+template <class T>
+struct GateClamp {
+  bool on = false;
+  T limit = T(0);
+  ACTK_HOST_DEVICE T gate(T g) const { return on && g > limit ? limit : g; }
+  ACTK_HOST_DEVICE T up(T u) const { return on ? detail::clamp(u, -limit, limit) + T(1) : u; }
+  ACTK_HOST_DEVICE T gate_gradient(T g, T value) const { return on && g > limit ? T(0) : value; }
+  ACTK_HOST_DEVICE T up_gradient(T u, T value) const { return on && (u < -limit || u > limit) ? T(0) : value; }
+};
 
 /// A gated op's dgate = dy * up * act'(gate), plus `old` when accumulating (one rounding), with
 /// no intermediate past the range where the result is not: in float compute, dy * up is exact in

@@ -22,7 +22,7 @@ namespace actk::cuda::detail {
 
 /// Whether an elementwise activation is the gate of a gated catalogue entry.
 constexpr bool is_gate(Activation activation) {
-#define ACTK_GATE_TEST(id, kind, gate) \
+#define ACTK_GATE_TEST(id, kind, gate, params) \
   if (ActivationKind::kind == ActivationKind::gated && activation == Activation::gate) return true;
   ACTK_STRUCTURED_ACTIVATIONS(ACTK_GATE_TEST)
 #undef ACTK_GATE_TEST
@@ -299,13 +299,13 @@ struct GatedBuffers {
 };
 
 /// Forward y = act(gate) * up; backward dgate = dy * up * act'(gate), dup = dy * act(gate) from
-/// one evaluation of the activation. A block's threads
+/// one evaluation of the activation, gate and up clamped first where `clamp` is on. A block's threads
 /// cover `row_threads` 16-byte column groups of each of 256 / row_threads rows, so that narrow
 /// rows still keep every thread busy.
 template <bool kBackward, bool kAccumulate, class Op, class WideOp, class S>
 __global__ void __launch_bounds__(kThreadsPerBlock, kStructuredMinBlocks<S>)
-    gated_kernel(Op op, WideOp wide, GatedBuffers<S> b, std::int64_t rows, std::int64_t cols, int row_threads,
-                 bool vectorized) {
+    gated_kernel(Op op, WideOp wide, math::GateClamp<ComputeType<S>> clamp, GatedBuffers<S> b, std::int64_t rows,
+                 std::int64_t cols, int row_threads, bool vectorized) {
   using C = ComputeType<S>;
   constexpr int kLanes = static_cast<int>(kVectorBytes / sizeof(S));
   const int row_slots = kThreadsPerBlock / row_threads;
@@ -329,7 +329,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock, kStructuredMinBlocks<S>)
         if constexpr (!kBackward) {
           C y[kLanes];
 #pragma unroll
-          for (int k = 0; k < kLanes; ++k) y[k] = math::gated_forward(op, wide, gate[k], up[k]);
+          for (int k = 0; k < kLanes; ++k) y[k] = math::gated_forward(op, wide, clamp.gate(gate[k]), clamp.up(up[k]));
           store_lanes<kVector>(b.y + row * b.y_stride + column, valid, y);
         } else {
           C dy[kLanes], dgate[kLanes], dup[kLanes];
@@ -342,9 +342,12 @@ __global__ void __launch_bounds__(kThreadsPerBlock, kStructuredMinBlocks<S>)
           for (int k = 0; k < kLanes; ++k) {
             // act(gate) and act'(gate) (dy = 1) from one evaluation; accumulating rounds once,
             // as everywhere (no overflow of a product where the sum is finite).
-            const math::ElementResult<C> r = math::apply_pass<Pass::forward_backward>(op, gate[k], C(1), C(0), false);
-            dgate[k] = math::gated_gate_gradient<kAccumulate>(dy[k], up[k], r.dx, dgate[k]);
-            dup[k] = kAccumulate ? fma(dy[k], r.y, dup[k]) : dy[k] * r.y;
+            const math::ElementResult<C> r =
+                math::apply_pass<Pass::forward_backward>(op, clamp.gate(gate[k]), C(1), C(0), false);
+            const C derivative = clamp.gate_gradient(gate[k], r.dx);
+            const C activated = clamp.up_gradient(up[k], r.y);
+            dgate[k] = math::gated_gate_gradient<kAccumulate>(dy[k], clamp.up(up[k]), derivative, dgate[k]);
+            dup[k] = kAccumulate ? fma(dy[k], activated, dup[k]) : dy[k] * activated;
           }
           store_lanes<kVector>(b.dgate + row * b.dgate_stride + column, valid, dgate);
           store_lanes<kVector>(b.dup + row * b.dup_stride + column, valid, dup);
@@ -390,13 +393,14 @@ cudaError_t launch_gated_op(const actk::detail::GatedCall& call) {
       using Op = Functor<ComputeType<S>>;
       const Op op(call.params);
       const Functor<double> wide(call.params);  // gated_forward's slow path
+      const math::GateClamp<ComputeType<S>> clamp{call.clamped, static_cast<ComputeType<S>>(call.params.limit)};
       const auto stream = static_cast<cudaStream_t>(call.stream);
       if (!backward) {
-        gated_kernel<false, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, wide, b, call.rows, call.cols, row_threads, vectorized);
+        gated_kernel<false, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, wide, clamp, b, call.rows, call.cols, row_threads, vectorized);
       } else if (call.accumulate) {
-        gated_kernel<true, true><<<grid, kThreadsPerBlock, 0, stream>>>(op, wide, b, call.rows, call.cols, row_threads, vectorized);
+        gated_kernel<true, true><<<grid, kThreadsPerBlock, 0, stream>>>(op, wide, clamp, b, call.rows, call.cols, row_threads, vectorized);
       } else {
-        gated_kernel<true, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, wide, b, call.rows, call.cols, row_threads, vectorized);
+        gated_kernel<true, false><<<grid, kThreadsPerBlock, 0, stream>>>(op, wide, clamp, b, call.rows, call.cols, row_threads, vectorized);
       }
       return cudaSuccess;
     });

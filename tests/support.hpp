@@ -98,6 +98,7 @@ inline Limits expected_limits(Activation activation, const ActivationParams& p =
     case Activation::sigmoid: return {1, 0, 0, 0};
     case Activation::tanh: return {1, -1, 0, 0};
     case Activation::relu: return {inf, 0, 1, 0};
+    case Activation::relu_squared: return {inf, 0, inf, 0};
     case Activation::leaky_relu: return {inf, p.negative_slope > 0 ? -inf : 0, 1, p.negative_slope};
     case Activation::elu: return {inf, -double(p.alpha), 1, 0};
     case Activation::selu: return {inf, -kSeluScale * kSeluAlpha, kSeluScale, 0};
@@ -105,6 +106,7 @@ inline Limits expected_limits(Activation activation, const ActivationParams& p =
     case Activation::gelu:
     case Activation::gelu_tanh:
     case Activation::silu:
+    case Activation::quick_gelu:
     case Activation::softplus:
     case Activation::mish:
     case Activation::hardswish: return {inf, 0, 1, 0};

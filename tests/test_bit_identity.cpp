@@ -34,6 +34,8 @@ ActivationParams other_params() {
   p.threshold = 5.0;
   p.min_val = -2.0;
   p.max_val = 3.0;
+  p.sigmoid_scale = 0.75;
+  p.limit = 2.5;
   return p;
 }
 

@@ -203,25 +203,28 @@ TEST(DeviceMathTails, SoftplusWithSmallOrNegativeBeta) {
   }
 }
 
-// One element of a gated pass with the kernels' math (math::gated_forward: the functor in float,
-// its slow path in double; math::gated_gate_gradient), the gate's activation chosen at run time.
+// One element of a gated pass with the kernels' math (math::GateClamp for the clamped entries,
+// math::gated_forward: the functor in float, its slow path in double; math::gated_gate_gradient),
+// the entry chosen at run time.
 template <class C>
-C gated_element(Activation gate_activation, bool backward, C gate, C up, C dy) {
+C gated_element(const ActivationInfo& entry, bool backward, C gate, C up, C dy) {
   const ActivationParams params;
-  switch (gate_activation) {
-#define ACTK_GATED_ELEMENT_CASE(id, Functor, param_mask, from_output)                                       \
-  case Activation::id:                                                                                      \
-    if (backward) {                                                                                         \
-      const C derivative = math::apply_pass<Pass::forward_backward>(math::Functor<C>(params), gate, C(1),    \
-                                                                    C(0), false).dx;                        \
-      return math::gated_gate_gradient<false>(dy, up, derivative, C(0));                                    \
-    }                                                                                                       \
-    return math::gated_forward(math::Functor<C>(params), math::Functor<double>(params), gate, up);
+  const math::GateClamp<C> clamp{entry.uses(Param::limit), static_cast<C>(params.limit)};
+  const C gate_in = clamp.gate(gate), up_in = clamp.up(up);
+  switch (entry.gate) {
+#define ACTK_GATED_ELEMENT_CASE(id, Functor, param_mask, from_output)                                         \
+  case Activation::id:                                                                                        \
+    if (backward) {                                                                                           \
+      const C derivative = math::apply_pass<Pass::forward_backward>(math::Functor<C>(params), gate_in, C(1),   \
+                                                                    C(0), false).dx;                          \
+      return math::gated_gate_gradient<false>(dy, up_in, clamp.gate_gradient(gate, derivative), C(0));        \
+    }                                                                                                         \
+    return math::gated_forward(math::Functor<C>(params), math::Functor<double>(params), gate_in, up_in);
     ACTK_ELEMENTWISE_ACTIVATIONS(ACTK_GATED_ELEMENT_CASE)
 #undef ACTK_GATED_ELEMENT_CASE
     default: break;
   }
-  ADD_FAILURE() << activation_name(gate_activation) << " is not elementwise";
+  ADD_FAILURE() << activation_name(entry.gate) << " is not elementwise";
   return 0;
 }
 
@@ -231,18 +234,20 @@ void expect_gated_elements_agree(DType dtype, bool backward, const std::vector<d
   const auto n = static_cast<std::int64_t>(gates.size());
   const HostBuffer gate(dtype, gates), up(dtype, std::vector<double>(gates.size(), up_value));
   const HostBuffer dy(dtype, std::vector<double>(gates.size(), dy_value));
-  std::vector<double> upstream(gates.size());
-  for (std::int64_t i = 0; i < n; ++i) upstream[i] = dy.at(i) * up.at(i);
-  const HostBuffer scale(dtype, upstream);
   Options reference;
   reference.backend = Backend::reference;
   auto view = [&](const void* data) { return ConstMatrixView(data, dtype, 1, n, n); };
   auto out = [&](void* data) { return MatrixView(data, dtype, 1, n, n); };
   for (const ActivationInfo& entry : catalogue(ActivationKind::gated)) {
+    // dgate's floor scales with its upstream gradient dy * up' (up' = up unless clamped).
+    const math::GateClamp<double> clamp{entry.uses(Param::limit), ActivationParams{}.limit};
+    std::vector<double> upstream(gates.size());
+    for (std::int64_t i = 0; i < n; ++i) upstream[i] = dy.at(i) * clamp.up(up.at(i));
+    const HostBuffer scale(dtype, upstream);
     std::vector<double> got(gates.size());
     for (std::int64_t i = 0; i < n; ++i) {
-      got[i] = dtype == DType::f64 ? gated_element<double>(entry.gate, backward, gate.at(i), up.at(i), dy.at(i))
-                                   : gated_element<float>(entry.gate, backward, static_cast<float>(gate.at(i)),
+      got[i] = dtype == DType::f64 ? gated_element<double>(entry, backward, gate.at(i), up.at(i), dy.at(i))
+                                   : gated_element<float>(entry, backward, static_cast<float>(gate.at(i)),
                                                           static_cast<float>(up.at(i)), static_cast<float>(dy.at(i)));
     }
     const HostBuffer result(dtype, got);  // rounded once to the storage type, as the kernels store

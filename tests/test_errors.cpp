@@ -111,18 +111,11 @@ TEST_P(Errors, BackwardFromOutputWhereTheCatalogueForbidsIt) {
 TEST_P(Errors, NonFiniteParameters) {
   const Activation a = GetParam();
   const ActivationInfo& entry = info(a);
-  for (unsigned bit = 0; bit < 6; ++bit) {
-    const Param p = static_cast<Param>(bit);
+  for (const Param p : kAllParams) {
     if (!entry.uses(p)) continue;
     Buffers b;
     Options options;
-    double* field = p == Param::negative_slope ? &options.params.negative_slope
-                   : p == Param::alpha        ? &options.params.alpha
-                   : p == Param::beta         ? &options.params.beta
-                   : p == Param::threshold    ? &options.params.threshold
-                   : p == Param::min_val      ? &options.params.min_val
-                                              : &options.params.max_val;
-    *field = std::numeric_limits<double>::quiet_NaN();
+    set_param_value(options.params, p, std::numeric_limits<double>::quiet_NaN());
     expect_error([&] { forward(a, b.x.view(), b.y.view(), options); }, b, "forward", param_name(p), "finite");
   }
 }
@@ -158,6 +151,12 @@ TEST(ErrorsParameters, OutOfRange) {
   options.params.negative_slope = 0.0f;
   expect_error([&] { backward_from_output(Activation::leaky_relu, b.x.view(), b.dy.view(), b.dx.view(), options); },
                b, "backward_from_output", "y", "parameter is > 0");
+  options = {};
+  options.params.sigmoid_scale = 0x1p-9;
+  expect_error([&] { forward(Activation::quick_gelu, b.x.view(), b.y.view(), options); }, b, "forward",
+               "sigmoid_scale", "must be >= 2^-8");
+  options.params.sigmoid_scale = 0x1p-8;  // the smallest allowed
+  EXPECT_NO_THROW(forward(Activation::quick_gelu, b.x.view(), b.y.view(), options));
   options = {};
   options.params.threshold = std::numeric_limits<double>::infinity();  // never linear: allowed
   EXPECT_NO_THROW(forward(Activation::softplus, b.x.view(), b.y.view(), options));

@@ -4,6 +4,7 @@
 // and every error case with a canary.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -270,8 +271,73 @@ TEST_P(Structured, MaxoutTiesGoToTheFirstAndNaNWins) {
 
 // ---- Gated ----------------------------------------------------------------------------------
 
-const Activation kGated[] = {Activation::glu, Activation::reglu, Activation::geglu, Activation::geglu_tanh,
-                             Activation::swiglu};
+const Activation kGated[] = {Activation::glu,    Activation::reglu,  Activation::geglu,
+                             Activation::geglu_tanh, Activation::swiglu, Activation::swiglu_clamped};
+
+// GPT-OSS's swiglu (gpt_oss/torch/model.py): the gate clamped above at limit, up to [-limit,
+// limit], out = gate sigma(alpha gate) (up + 1); autograd's gradients through torch.clamp are 0
+// where a clamp binds and pass on its bounds. In long double: alpha gate rounded in double would
+// cost |alpha gate| ulp in e^(alpha gate), 50 at gate = -30.
+struct GptOssSwiglu {
+  using R = long double;
+  R alpha = 1.702, limit = 7.0;
+  static R sigmoid(R v) { return 1 / (1 + std::exp(-v)); }
+  double y(R gate, R up) const {
+    const R g = std::min(gate, limit), u = std::clamp(up, -limit, limit);
+    return static_cast<double>(g * sigmoid(alpha * g) * (u + 1));
+  }
+  double dgate(R gate, R up, R dy) const {
+    if (gate > limit) return 0;
+    const R s = sigmoid(alpha * gate), u = std::clamp(up, -limit, limit);
+    return static_cast<double>(dy * (u + 1) * (s + alpha * gate * s * (1 - s)));
+  }
+  double dup(R gate, R up, R dy) const {
+    if (up > limit || up < -limit) return 0;
+    const R g = std::min(gate, limit);
+    return static_cast<double>(dy * g * sigmoid(alpha * g));
+  }
+};
+
+TEST_P(Structured, SwigluClampedFollowsGptOss) {
+  // Gates and ups on both sides of the clamps and on them (±7 pass the gradient), at the defaults
+  // and with alpha = 1, limit = 2.5.
+  const std::vector<double> gates = {-30, -9, -7, -3.5, -1, -0.25, 0, 0.5, 2.5, 3, 6.99, 7, 7.01, 12, 300};
+  const std::vector<double> ups = {-40, -7.5, -7, -2.5, -1, 0, 0.75, 1, 2.5, 2.6, 6, 7, 8, 60, -0.5};
+  const auto n = static_cast<std::int64_t>(gates.size());
+  const HostBuffer gate(dtype(), gates), up(dtype(), ups), dy = random_buffer(dtype(), n, 21);
+  for (const auto& [alpha, limit] : {std::pair{1.702, 7.0}, std::pair{1.0, 2.5}}) {
+    Options options = on(backend());
+    options.params.sigmoid_scale = alpha;
+    options.params.limit = limit;
+    // The formula at the parameters the call computes with (rounded to f32 for f32/f16/bf16).
+    const ActivationParams computed = params_for_compute(options.params, dtype());
+    const GptOssSwiglu formula{computed.sigmoid_scale, computed.limit};
+    std::vector<double> y_want(gates.size()), dgate_want(gates.size()), dup_want(gates.size()), upstream(gates.size());
+    for (std::int64_t i = 0; i < n; ++i) {
+      y_want[i] = formula.y(gate.at(i), up.at(i));
+      dgate_want[i] = formula.dgate(gate.at(i), up.at(i), dy.at(i));
+      dup_want[i] = formula.dup(gate.at(i), up.at(i), dy.at(i));
+      upstream[i] = dy.at(i) * (std::clamp(up.at(i), -limit, limit) + 1);
+    }
+    auto view = [&](const HostBuffer& b) { return ConstMatrixView(b.data(), dtype(), 1, n, n); };
+    auto out = [&](HostBuffer& b) { return MatrixView(b.data(), dtype(), 1, n, n); };
+    HostBuffer y(dtype(), n), dgate(dtype(), n), dup(dtype(), n);
+    gated_forward(Activation::swiglu_clamped, view(gate), view(up), out(y), options);
+    gated_backward(Activation::swiglu_clamped, view(gate), view(up), view(dy), out(dgate), out(dup), options);
+    // Judged by the cpu backend's bounds on every backend: the formula is a second evaluation.
+    const std::string what = "alpha " + std::to_string(alpha) + ", limit " + std::to_string(limit);
+    expect_agree(y, HostBuffer(dtype(), y_want), nullptr, Activation::swiglu_clamped, Pass::forward, Backend::cpu, what + " y");
+    const HostBuffer upstream_scale(dtype(), upstream);
+    expect_agree(dgate, HostBuffer(dtype(), dgate_want), &upstream_scale, Activation::swiglu_clamped, Pass::backward,
+                 Backend::cpu, what + " dgate");
+    expect_agree(dup, HostBuffer(dtype(), dup_want), &dy, Activation::swiglu_clamped, Pass::backward, Backend::cpu,
+                 what + " dup");
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (gate.at(i) > computed.limit) EXPECT_EQ(dgate.at(i), 0.0) << what << ", gate " << gate.at(i);
+      if (std::fabs(up.at(i)) > computed.limit) EXPECT_EQ(dup.at(i), 0.0) << what << ", up " << up.at(i);
+    }
+  }
+}
 
 TEST_P(Structured, GatedMatchesTheReferenceOnConcatenatedRows) {
   const std::int64_t rows = 3, hidden = 1029;  // [gate | up] rows of width 2H, one buffer, no copy
@@ -617,6 +683,15 @@ TEST(StructuredErrors, BadShapesStridesAndCounts) {
                "activation", "does not take silu");
   expect_error([&] { gated_forward(Activation::glu, gate, gate, MatrixView(const_cast<float*>(xp) + 1, 2, 4, 4)); }, out,
                "gated_forward", "y", "partially overlaps gate");
+  // swiglu_clamped's parameters: limit > 0, sigmoid_scale >= 2^-8.
+  Options clamp_options;
+  clamp_options.params.limit = 0.0;
+  expect_error([&] { gated_forward(Activation::swiglu_clamped, gate, gate, MatrixView(op, 2, 4, 4), clamp_options); }, out,
+               "gated_forward", "limit", "must be > 0");
+  clamp_options = {};
+  clamp_options.params.sigmoid_scale = 1e-3;
+  expect_error([&] { gated_forward(Activation::swiglu_clamped, gate, gate, MatrixView(op, 2, 4, 4), clamp_options); }, out,
+               "gated_forward", "sigmoid_scale", "must be >= 2^-8");
   // Shapes whose extent does not fit in 64-bit offsets (the fuzzer's finding: rows x cols
   // overflowed in the validation itself): rows x cols, (rows - 1) x row_stride + cols, and its bytes.
   for (const ConstMatrixView& huge : {ConstMatrixView(xp, std::int64_t{1} << 33, std::int64_t{1} << 31, std::int64_t{1} << 31),

@@ -44,11 +44,10 @@ const Pass kPasses[] = {Pass::forward, Pass::backward, Pass::backward_from_outpu
 const Backend kBackends[] = {Backend::reference, Backend::cpu, Backend::cuda};
 
 int list_catalogue() {
-  std::printf("%-12s %-12s %-48s %s\n", "activation", "kind", "parameters (default)", "backward from output");
+  std::printf("%-14s %-12s %-64s %s\n", "activation", "kind", "parameters (default)", "backward from output");
   for (const ActivationInfo& entry : catalogue()) {
     std::string params;
-    for (unsigned bit = 0; bit < 8; ++bit) {
-      const Param p = static_cast<Param>(bit);
+    for (const Param p : kAllParams) {
       if (!entry.uses(p)) continue;
       char text[64];
       std::snprintf(text, sizeof text, "%s%s=%g", params.empty() ? "" : ", ", param_name(p), param_default(p));
@@ -67,13 +66,15 @@ int list_catalogue() {
         break;
       case ActivationKind::gated:
         kind = "gated";
-        params = std::string("act(gate) * up, act = ") + activation_name(entry.gate);
+        params = std::string(entry.uses(Param::limit) ? "act(min(gate, limit)) * (clamp(up, +-limit) + 1), act = "
+                                                      : "act(gate) * up, act = ") +
+                 activation_name(entry.gate) + (params.empty() ? "" : "; " + params);
         break;
     }
     const char* from_output = entry.from_output == FromOutput::always  ? "yes"
                               : entry.from_output == FromOutput::never ? "no"
                                                                        : "when the parameter > 0";
-    std::printf("%-12s %-12s %-48s %s\n", entry.name, kind, params.empty() ? "-" : params.c_str(), from_output);
+    std::printf("%-14s %-12s %-64s %s\n", entry.name, kind, params.empty() ? "-" : params.c_str(), from_output);
   }
   return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "host/cpu/cpu_kernels.hpp"
 #include "kernels/math/activations.hpp"
+#include "kernels/math/derivative_scale.hpp"
 
 namespace actk::lanes::ACTK_LANES {
 
@@ -63,7 +64,16 @@ ACTK_LANE_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx,
       d = op.derivative(xv);
     }
     const V derivative = select(nan, xv, d);
-    out.dx = accumulate ? fma(load(dy), derivative, load(dx)) : mul(load(dy), derivative);
+    const V dyv = load(dy);
+    constexpr float kScale = math::DerivativeScale<Op>::value;
+    if constexpr (kScale != 1.0f) {  // as math::apply_pass: the scale on the smaller factor
+      const Mask dy_smaller = less(abs(dyv), abs(derivative));
+      const V first = mul(select(dy_smaller, dyv, derivative), splat(kScale));
+      const V second = select(dy_smaller, derivative, dyv);
+      out.dx = accumulate ? fma(first, second, load(dx)) : mul(first, second);
+    } else {
+      out.dx = accumulate ? fma(dyv, derivative, load(dx)) : mul(dyv, derivative);
+    }
   }
   return out;
 }

@@ -39,6 +39,7 @@ ACTK_LANE_INLINE V add(V a, V b) { return _mm256_add_ps(a, b); }
 ACTK_LANE_INLINE V sub(V a, V b) { return _mm256_sub_ps(a, b); }
 ACTK_LANE_INLINE V mul(V a, V b) { return _mm256_mul_ps(a, b); }
 ACTK_LANE_INLINE V div(V a, V b) { return _mm256_div_ps(a, b); }
+ACTK_LANE_INLINE V sqrt(V a) { return _mm256_sqrt_ps(a); }
 ACTK_LANE_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 ACTK_LANE_INLINE V fms(V a, V b, V c) { return _mm256_fmsub_ps(a, b, c); }
 ACTK_LANE_INLINE V fnma(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }

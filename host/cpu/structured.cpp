@@ -376,6 +376,7 @@ void gated(const GatedCall& call) {
   // relu's zeros and subnormals are exact: only the other gates need the forward's slow path.
   const bool tiny_gates_inexact = call.activation != Activation::relu;
   const bool stream = streams(call.rows * call.cols * (backward ? 2 : 1), sizeof(T));
+  const math::GateClamp<C> clamp{call.clamped, static_cast<C>(call.params.limit)};
 #pragma omp parallel for schedule(static) num_threads(threads_for(call.rows * call.cols))
   for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
     const std::int64_t r = chunk / chunks_per_row;
@@ -395,8 +396,20 @@ void gated(const GatedCall& call) {
     auto output = [&](const MutableStrided& view, const C* values) {
       write_chunk(static_cast<T*>(view.data) + r * view.stride + c0, values, n, stream);
     };
-    const C* g = input(call.gate, 0);
-    const C* u = input(call.up, 1);
+    const C* g_in = input(call.gate, 0);
+    const C* u_in = input(call.up, 1);
+    // The clamped entries' gate' and up' (math::GateClamp); the kernels below see only these.
+    C clamped[2][kChunk];
+    const C* g = g_in;
+    const C* u = u_in;
+    if (call.clamped) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        clamped[0][i] = clamp.gate(g_in[i]);
+        clamped[1][i] = clamp.up(u_in[i]);
+      }
+      g = clamped[0];
+      u = clamped[1];
+    }
     C activated[kChunk], first[kChunk], second[kChunk];
     if (!backward) {
       run_activation<C>(call.activation, call.params, Pass::forward, g, nullptr, activated, nullptr, n);
@@ -421,6 +434,12 @@ void gated(const GatedCall& call) {
     const C* d = input(call.dy, 2);
     C* scaled_derivative = second;  // up * act'(gate), until dup takes its place
     run_activation<C>(call.activation, call.params, Pass::forward_backward, g, u, activated, scaled_derivative, n);
+    if (call.clamped) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        scaled_derivative[i] = clamp.gate_gradient(g_in[i], scaled_derivative[i]);
+        activated[i] = clamp.up_gradient(u_in[i], activated[i]);
+      }
+    }
     if (call.accumulate) {
       const T* old_dgate = static_cast<const T*>(call.dgate.data) + r * call.dgate.stride + c0;
       const T* old_dup = static_cast<const T*>(call.dup.data) + r * call.dup.stride + c0;
@@ -499,12 +518,20 @@ void bias(const BiasCall& call) {
   // partial[channel - first], `first` being the first channel of the block's partials.
   // The gradient dy f'(z) comes from the elementwise kernel, and the sums take it alone; when
   // accumulating, the kernel gives f'(z) (dy = 1) and dx + dy f'(z) rounds once (add_product).
+  const C largest = largest_finite<T>();
   auto backward_run = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, double* partial, std::int64_t first) {
     C z[kBiasChunk], upstream[kBiasChunk], gradient[kBiasChunk];
+    double term[kBiasChunk];  // the wide terms of the overflow path below
     const std::int64_t next = std::min(n, call.rows * channels - (e0 + n));
     prefetch(x + e0 + n, next);
     prefetch(dy + e0 + n, next);
     load_z(e0, c0, n, z);
+    // The overflow paths below: z of element i again (the accumulating path reuses z's buffer),
+    // and dy f'(z) in the slow paths' wider type.
+    auto z_at = [&](std::int64_t i) { return widen(x[e0 + i]) + widen(b[(c0 + i) % channels]); };
+    auto wide_term = [&](C zi, C gi) {
+      return static_cast<SlowType<C>>(gi) * reference_at(call.activation, call.params, zi, true);
+    };
     const C* g = upstream;
     if constexpr (std::is_same_v<T, C>) {
       g = dy + e0;
@@ -517,14 +544,35 @@ void bias(const BiasCall& call) {
       run_activation<C>(call.activation, call.params, Pass::backward, z, gradient, nullptr, derivative, n);
       for (std::int64_t i = 0; i < n; ++i) {
         gradient[i] = g[i] * derivative[i];
-        dx[e0 + i] = narrow<T>(add_product(widen(dx[e0 + i]), g[i], derivative[i]));
+        const C old = widen(dx[e0 + i]);
+        dx[e0 + i] = narrow<T>(add_product(old, g[i], derivative[i]));
+        // f'(z) itself past the range (relu_squared's 2z): dy f'(z) + old, formed wider.
+        if (!(std::fabs(derivative[i]) <= largest) && std::isfinite(g[i]) && std::isfinite(old)) {
+          const C zi = z_at(i);
+          if (std::isfinite(zi)) dx[e0 + i] = narrow<T>(static_cast<C>(wide_term(zi, g[i]) + static_cast<SlowType<C>>(old)));
+        }
       }
     } else {
       run_activation<C>(call.activation, call.params, Pass::backward, z, g, nullptr, gradient, n);
       write_chunk(dx + e0, gradient, n, stream);
     }
+    // A term past the compute type's range from finite inputs (relu_squared: dy 2z, unbounded):
+    // dx is that rounding, but the sum takes the term itself, formed wider, as the reference's.
+    int overflow = 0;
+    for (std::int64_t i = 0; i < n; ++i) overflow |= !(std::fabs(gradient[i]) <= largest);
+    if (overflow) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        term[i] = std::numeric_limits<double>::quiet_NaN();
+        const C zi = z_at(i);
+        if (std::fabs(gradient[i]) <= largest || !std::isfinite(zi) || !std::isfinite(g[i])) continue;
+        term[i] = static_cast<double>(wide_term(zi, g[i]) * kTermScale<T>);
+      }
+    }
     for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
-      for (std::int64_t i = i0; i < i1; ++i) partial[c - first + (i - i0)] += gradient[i] * kTermScale<T>;
+      for (std::int64_t i = i0; i < i1; ++i) {
+        const bool wide = overflow && std::isfinite(term[i]) && !(std::fabs(gradient[i]) <= largest);
+        partial[c - first + (i - i0)] += wide ? term[i] : gradient[i] * kTermScale<T>;
+      }
     });
   };
   std::vector<double> sums;

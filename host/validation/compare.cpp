@@ -73,8 +73,10 @@ Tolerance tolerance(Activation activation, DType dtype, Pass pass, Backend backe
   if (backend == Backend::reference) return {0.0, 0.0};
   const bool backward = pass != Pass::forward;
   // A gated op multiplies once more in the compute type: act(gate) * up forward, and
-  // dy * up * act'(gate) backward; each product may add a rounding.
-  const double extra = is_known(activation) && info(activation).kind == ActivationKind::gated ? (backward ? 2.0 : 1.0) : 0.0;
+  // dy * up * act'(gate) backward; each product may add a rounding, and so may the clamped
+  // entries' up + 1.
+  const bool gated = is_known(activation) && info(activation).kind == ActivationKind::gated;
+  const double extra = gated ? (backward ? 2.0 : 1.0) + (info(activation).uses(Param::limit) ? 1.0 : 0.0) : 0.0;
   switch (dtype) {
     case DType::f16:
     case DType::bf16:

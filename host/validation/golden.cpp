@@ -19,12 +19,9 @@ ActivationParams parse_params(const std::string& text) {
     const auto eq = item.find('=');
     const std::string key = item.substr(0, eq);
     const double value = std::strtod(item.c_str() + eq + 1, nullptr);
-    if (key == "negative_slope") p.negative_slope = value;
-    if (key == "alpha") p.alpha = value;
-    if (key == "beta") p.beta = value;
-    if (key == "threshold") p.threshold = value;
-    if (key == "min_val") p.min_val = value;
-    if (key == "max_val") p.max_val = value;
+    for (const Param param : kAllParams) {
+      if (key == param_name(param)) set_param_value(p, param, value);
+    }
   }
   return p;
 }

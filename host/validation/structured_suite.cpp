@@ -10,6 +10,7 @@
 #include "actk/structured.hpp"
 #include "host/validation/staging.hpp"
 #include "host/validation/suite.hpp"
+#include "kernels/activation_math.hpp"
 
 namespace actk::validation {
 namespace {
@@ -142,15 +143,17 @@ void append_structured_rows(Report& report, const std::vector<Backend>& backends
       // Gated: 16 rows of [gate | up], H = 1027.
       const std::int64_t rows = 16, hidden = 1027;
       const HostBuffer projection = mixed(dtype, rows * 2 * hidden, 6), gdy = gradients(dtype, rows * hidden, 7);
-      std::vector<double> upstream(static_cast<std::size_t>(rows * 2 * hidden));
-      for (std::int64_t r = 0; r < rows; ++r) {
-        for (std::int64_t c = 0; c < hidden; ++c) {
-          upstream[r * 2 * hidden + c] = gdy.at(r * hidden + c) * projection.at(r * 2 * hidden + hidden + c);
-          upstream[r * 2 * hidden + hidden + c] = gdy.at(r * hidden + c);
-        }
-      }
-      const HostBuffer scale_typed(dtype, upstream);
       for (const ActivationInfo& entry : catalogue(ActivationKind::gated)) {
+        // dgate's floor scales with its upstream gradient dy * up' (up' = up unless clamped).
+        const math::GateClamp<double> clamp{entry.uses(Param::limit), ActivationParams{}.limit};
+        std::vector<double> upstream(static_cast<std::size_t>(rows * 2 * hidden));
+        for (std::int64_t r = 0; r < rows; ++r) {
+          for (std::int64_t c = 0; c < hidden; ++c) {
+            upstream[r * 2 * hidden + c] = gdy.at(r * hidden + c) * clamp.up(projection.at(r * 2 * hidden + hidden + c));
+            upstream[r * 2 * hidden + hidden + c] = gdy.at(r * hidden + c);
+          }
+        }
+        const HostBuffer scale_typed(dtype, upstream);
         auto halves = [&](const void* base) {
           auto* p = static_cast<unsigned char*>(const_cast<void*>(base));
           return std::make_pair(MatrixView(p, dtype, rows, hidden, 2 * hidden),

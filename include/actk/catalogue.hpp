@@ -11,10 +11,10 @@
 namespace actk {
 
 /// Which activation parameter a catalogue entry reads (see ActivationParams).
-enum class Param : std::uint8_t { negative_slope, alpha, beta, threshold, min_val, max_val };
+enum class Param : std::uint8_t { negative_slope, alpha, beta, threshold, min_val, max_val, sigmoid_scale, limit };
 /// Every Param, in the enum's order.
-inline constexpr Param kAllParams[] = {Param::negative_slope, Param::alpha, Param::beta,
-                                       Param::threshold,      Param::min_val, Param::max_val};
+inline constexpr Param kAllParams[] = {Param::negative_slope, Param::alpha,   Param::beta,          Param::threshold,
+                                       Param::min_val,        Param::max_val, Param::sigmoid_scale, Param::limit};
 
 /// The shape of work an activation does, which decides the calls that take it.
 enum class ActivationKind : std::uint8_t {
@@ -53,18 +53,23 @@ enum class FromOutput : std::uint8_t {
   X(relu6, Relu6, ACTK_PARAMS_NONE, never)                                                     \
   X(hardsigmoid, Hardsigmoid, ACTK_PARAMS_NONE, never)                                         \
   X(hardswish, Hardswish, ACTK_PARAMS_NONE, never)                                             \
-  X(softsign, Softsign, ACTK_PARAMS_NONE, never)
+  X(softsign, Softsign, ACTK_PARAMS_NONE, never)                                               \
+  X(relu_squared, ReluSquared, ACTK_PARAMS_NONE, always)                                       \
+  X(quick_gelu, QuickGelu, ACTK_PARAM_BIT(sigmoid_scale), never)
 
-// X(id, kind, gate activation): the entries that are not a plain map over elements. A gated
-// entry computes act(gate) * up with the elementwise activation named in the third column.
-#define ACTK_STRUCTURED_ACTIVATIONS(X) \
-  X(prelu, prelu, identity)            \
-  X(maxout, maxout, identity)          \
-  X(glu, gated, sigmoid)               \
-  X(reglu, gated, relu)                \
-  X(geglu, gated, gelu)                \
-  X(geglu_tanh, gated, gelu_tanh)      \
-  X(swiglu, gated, silu)
+// X(id, kind, gate activation, parameters): the entries that are not a plain map over elements. A
+// gated entry computes act(gate) * up with the elementwise activation named in the third column;
+// one that reads `limit` clamps its inputs first (swiglu_clamped, GPT-OSS: gate <= limit,
+// -limit <= up <= limit, and up + 1 as the factor).
+#define ACTK_STRUCTURED_ACTIVATIONS(X)                                                        \
+  X(prelu, prelu, identity, ACTK_PARAMS_NONE)                                                 \
+  X(maxout, maxout, identity, ACTK_PARAMS_NONE)                                               \
+  X(glu, gated, sigmoid, ACTK_PARAMS_NONE)                                                    \
+  X(reglu, gated, relu, ACTK_PARAMS_NONE)                                                     \
+  X(geglu, gated, gelu, ACTK_PARAMS_NONE)                                                     \
+  X(geglu_tanh, gated, gelu_tanh, ACTK_PARAMS_NONE)                                           \
+  X(swiglu, gated, silu, ACTK_PARAMS_NONE)                                                    \
+  X(swiglu_clamped, gated, quick_gelu, ACTK_PARAM_BIT(sigmoid_scale) | ACTK_PARAM_BIT(limit))
 
 /// Every activation of the catalogue: the elementwise ones first, then the structured ones.
 enum class Activation : std::uint8_t {
@@ -93,10 +98,15 @@ struct ActivationParams {
   double threshold = 20.0;       ///< softplus: beta*x above it returns x (linear).
   double min_val = -1.0;         ///< hardtanh: lower bound, <= max_val.
   double max_val = 1.0;          ///< hardtanh: upper bound.
+  double sigmoid_scale = 1.702;  ///< quick_gelu, swiglu_clamped: a in x * sigmoid(a x), >= 2^-8 (CLIP's
+                                 ///< and GPT-OSS's 1.702; GPT-OSS calls it alpha).
+  double limit = 7.0;            ///< swiglu_clamped: gate <= limit, |up| <= limit, > 0 (GPT-OSS's 7).
 };
 
 /// Value of one parameter field.
 double param_value(const ActivationParams& params, Param param) noexcept;
+/// Sets one parameter field.
+void set_param_value(ActivationParams& params, Param param, double value) noexcept;
 /// Field name of a parameter ("negative_slope", "alpha", ...).
 const char* param_name(Param param) noexcept;
 /// Default value of a parameter.

@@ -61,6 +61,7 @@ ACTK_LANE_INLINE V add(V a, V b) { return a + b; }
 ACTK_LANE_INLINE V sub(V a, V b) { return a - b; }
 ACTK_LANE_INLINE V mul(V a, V b) { return a * b; }
 ACTK_LANE_INLINE V div(V a, V b) { return a / b; }
+ACTK_LANE_INLINE V sqrt(V a) { return std::sqrt(a); }  // IEEE, correctly rounded (sqrt.rn on the device)
 ACTK_LANE_INLINE V fma(V a, V b, V c) { return std::fma(a, b, c); }
 ACTK_LANE_INLINE V fms(V a, V b, V c) { return std::fma(a, b, -c); }
 ACTK_LANE_INLINE V fnma(V a, V b, V c) { return std::fma(-a, b, c); }

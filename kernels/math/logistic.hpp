@@ -1,5 +1,5 @@
-// The logistic family: sigmoid, tanh, silu, gelu_tanh, softplus and mish, each from one exponential
-// (tanh x = 2 sigma(2x) - 1, gelu_tanh = x sigma(2u), mish through e^x alone).
+// The logistic family: sigmoid, tanh, silu, quick_gelu, gelu_tanh, softplus and mish, each from one
+// exponential (tanh x = 2 sigma(2x) - 1, gelu_tanh = x sigma(2u), mish through e^x alone).
 // One functor per activation, written once over the lane primitives (kernels/math/lanes_scalar.hpp
 // or host/cpu/lanes_<isa>.hpp, included first) and compiled once per lane type, so the CUDA
 // kernels, the cpu portable path and the cpu vector paths run the same operations (see
@@ -163,6 +163,28 @@ struct Silu {
     const V xc = clamp(x, kExpMin, -kExpMin);
     return sigmoid_times_one_plus(logistic_parts(xc), xc);
   }
+};
+
+// x sigma(a x), a = sigmoid_scale (1.702: CLIP's "QuickGELU", Radford et al., 2021). a x is carried
+// as hi + lo (exact through an FMA): where a x reaches -80, its f32 rounding alone would cost ~100
+// ulp in e^(a x). Beyond |a x| = 120 the result is x, or rounds to 0 (|x| <= 120 / a <= 2^15
+// there, as sigmoid_scale >= 2^-8: |x| e^-115 < 2^-150).
+struct QuickGelu {
+  explicit QuickGelu(const ActivationParams& p) : scale_(splat(p.sigmoid_scale)), bound_(splat(float(120.0 / float(p.sigmoid_scale)))) {}
+  ACTK_LANE_INLINE V forward(V x) const {
+    const V xc = min(max(x, neg(bound_)), bound_);
+    const V hi = mul(scale_, xc);
+    const V f = times_sigmoid(xc, hi, fms(scale_, xc, hi));
+    return select(greater(x, bound_), x, f);
+  }
+  // d/dx x sigma(a x) = sigma(v) (1 + v sigma(-v)) at v = a x: silu' at a x.
+  ACTK_LANE_INLINE V derivative(V x) const {
+    const V v = clamp(mul(scale_, x), kExpMin, -kExpMin);
+    return sigmoid_times_one_plus(logistic_parts(v), v);
+  }
+
+ private:
+  V scale_, bound_;
 };
 
 struct Softplus {

@@ -25,6 +25,20 @@ struct Relu {
   ACTK_LANE_INLINE V derivative_from_output(V y) const { return indicator(greater(y, zero())); }
 };
 
+// max(0, x)^2 (So et al., 2021, "Primer"): one rounding forward; the derivative 2 max(0, x) is
+// returned halved (kDerivativeScale: 2x is infinite above 1.7e38, where dy 2x need not be); from
+// y, sqrt(y) is within an ulp of max(0, x) (y holds x^2 rounded once).
+struct ReluSquared {
+  static constexpr float kDerivativeScale = 2.0f;
+  explicit ReluSquared(const ActivationParams&) {}
+  ACTK_LANE_INLINE V forward(V x) const {
+    const V r = max(x, zero());
+    return mul(r, r);
+  }
+  ACTK_LANE_INLINE V derivative(V x) const { return max(x, zero()); }
+  ACTK_LANE_INLINE V derivative_from_output(V y) const { return sqrt(max(y, zero())); }
+};
+
 struct LeakyRelu {
   explicit LeakyRelu(const ActivationParams& p)
       : slope_(splat(p.negative_slope)), keep_(not_equal(slope_, zero())) {}

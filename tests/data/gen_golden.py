@@ -38,8 +38,8 @@ Design decisions (each is repeated in the output's header, where the consumer re
   reader must not treat as a parse error.
 * Signed zeros follow one rule: f(+-0) = +-0 for the functions that pass through
   the origin with positive slope (identity, tanh, leaky_relu, elu, selu, celu,
-  gelu, gelu_tanh, silu, mish, hardtanh with min < 0 < max, hardswish, softsign);
-  a constant zero piece (relu and relu6 for x <= 0, hardsigmoid and hardswish for
+  gelu, gelu_tanh, silu, quick_gelu, mish, hardtanh with min < 0 < max, hardswish,
+  softsign); a constant zero piece (relu, relu_squared and relu6 for x <= 0, hardsigmoid and hardswish for
   x <= -3) is +0, as is every zero derivative at a finite point.  A zero limit at
   +-inf carries the sign of the side it is approached from (gelu(-inf) = -0,
   silu'(-inf) = -0, sigmoid(-inf) = +0).  Tests may well ignore the sign of zero.
@@ -257,6 +257,15 @@ def _relu():
         odd0=lambda p: False)
 
 
+def _relu_squared():
+    # max(0, x)^2 (Primer); autograd's derivative 2*max(0, x), 0 at the kink.
+    return dict(
+        fwd=lambda x, p: x * x if x > 0 else P0,
+        der=lambda x, p: 2 * x if x > 0 else P0,
+        lim=lambda s, p: (INF, INF) if s > 0 else (P0, P0),
+        odd0=lambda p: False)
+
+
 def _leaky_relu():
     return dict(
         fwd=lambda x, p: x if x > 0 else p["negative_slope"] * x,
@@ -328,6 +337,20 @@ def _silu():
         der=lambda x, p: sigmoid(x) * (1 + x * sigmoid(-x)),
         lim=lambda s, p: (INF, ONE) if s > 0 else (N0, N0),
         odd0=lambda p: True)
+
+
+def _quick_gelu():
+    # x*sigmoid(a*x) (CLIP's QuickGELU, a = 1.702); d/dx = s(v)*(1 + v*s(-v)) at v = a*x.
+    def fwd(x, p):
+        return x * sigmoid(p["sigmoid_scale"] * x)
+
+    def der(x, p):
+        v = p["sigmoid_scale"] * x
+        return sigmoid(v) * (1 + v * sigmoid(-v))
+
+    return dict(fwd=fwd, der=der,
+                lim=lambda s, p: (INF, ONE) if s > 0 else (N0, N0),
+                odd0=lambda p: True)
 
 
 def _softplus():
@@ -436,6 +459,8 @@ ACTIVATIONS = {
     "hardsigmoid": _hardsigmoid(),
     "hardswish": _hardswish(),
     "softsign": _softsign(),
+    "relu_squared": _relu_squared(),
+    "quick_gelu": _quick_gelu(),
 }
 
 # Parameter sets, in output order.  The first set of each activation is PyTorch's
@@ -447,9 +472,10 @@ PARAM_SETS = {
     "celu": [dict(alpha=1.0), dict(alpha=2.0)],
     "softplus": [dict(beta=1.0, threshold=20.0), dict(beta=2.0, threshold=10.0)],
     "hardtanh": [dict(min_val=-1.0, max_val=1.0), dict(min_val=-2.0, max_val=3.0)],
+    "quick_gelu": [dict(sigmoid_scale=1.702), dict(sigmoid_scale=f32(1.702)), dict(sigmoid_scale=0.75)],
 }
 
-PARAM_KEYS = ("negative_slope", "alpha", "beta", "threshold", "min_val", "max_val")
+PARAM_KEYS = ("negative_slope", "alpha", "beta", "threshold", "min_val", "max_val", "sigmoid_scale", "limit")
 
 
 def param_sets(name):
@@ -650,6 +676,11 @@ def double_reference(name, ps, x):
                 0.0 if x < -3 else (x / 3 + 0.5 if x <= 3 else 1.0))
     if name == "softsign":
         return x / (1 + abs(x)), 1 / (1 + abs(x)) ** 2
+    if name == "relu_squared":
+        return (x * x, 2 * x) if x > 0 else (0.0, 0.0)
+    if name == "quick_gelu":
+        v = ps["sigmoid_scale"] * x
+        return x * s(v), s(v) * (1 + v * (1 - s(v)))
     raise KeyError(name)
 
 
@@ -766,12 +797,14 @@ HEADER = """\
 #   activation params x forward derivative
 #   activation  catalogue name (identity sigmoid tanh relu leaky_relu elu selu celu
 #               gelu gelu_tanh silu softplus mish hardtanh relu6 hardsigmoid hardswish
-#               softsign).
+#               softsign relu_squared quick_gelu).
 #   params      '-' for PyTorch's defaults, else comma-separated key=value with keys
-#               negative_slope alpha beta threshold min_val max_val; values are
+#               negative_slope alpha beta threshold min_val max_val sigmoid_scale
+#               limit; values are
 #               doubles written as C99 hex floats (strtod reads them exactly).
 #               Defaults: negative_slope=0.01 (the double), elu/celu alpha=1,
-#               softplus beta=1 threshold=20, hardtanh min_val=-1 max_val=1.
+#               softplus beta=1 threshold=20, hardtanh min_val=-1 max_val=1,
+#               quick_gelu sigmoid_scale=1.702 (the double).
 #               A line serves f32 data only where its parameters are float32 values.
 #   x           the input, a float32 value written as a C99 hex float (Python
 #               float.hex()), or inf / -inf.  The same points serve f32 and f64.
@@ -790,8 +823,9 @@ HEADER = """\
 # Conventions:
 # - leaky_relu's default 0.01 is the double 0x1.47ae147ae147bp-7, with which f64 calls
 #   compute; f32 calls compute with the float32-rounded slope, which has sets of its
-#   own (0x1.47ae14p-7 = 0.00999999977648..., 0x1.99999ap-3 = 0.200000002980...).
-#   All other parameters are float32 values.
+#   own (0x1.47ae14p-7 = 0.00999999977648..., 0x1.99999ap-3 = 0.200000002980...);
+#   quick_gelu's default 1.702 likewise has a float32-rounded set.  All other
+#   parameters are float32 values.
 # - selu uses scale = 1.0507009873554804934193349852946 and
 #   alpha = 1.6732632423543772848170429916717; gelu_tanh uses exact sqrt(2/pi) and
 #   the decimal 0.044715; gelu is x*Phi(x) with Phi the exact normal CDF.
@@ -801,8 +835,8 @@ HEADER = """\
 #   the log1p branch at beta*x == threshold (the identity branch only above it).
 # - x = +-inf gives the mathematical limits (the contract's special values).
 # - Signed zeros: f(-0) = -0 for identity tanh leaky_relu elu selu celu gelu
-#   gelu_tanh silu mish hardtanh hardswish softsign; the constant zero pieces (relu
-#   and relu6 at x <= 0, hardsigmoid and hardswish at x <= -3) and zero derivatives
+#   gelu_tanh silu quick_gelu mish hardtanh hardswish softsign; the constant zero
+#   pieces (relu, relu_squared and relu6 at x <= 0, hardsigmoid and hardswish at x <= -3) and zero derivatives
 #   at finite x are +0;
 #   a zero limit at +-inf has the sign of the side it is approached from (e.g.
 #   gelu(-inf) = -0, silu'(-inf) = -0).  Tests may ignore the sign of zero.

@@ -102,6 +102,8 @@ int fuzz_elementwise(const std::uint8_t* data, std::size_t size) {
   options.params.threshold = fuzz_param(in, 20.0);
   options.params.min_val = fuzz_param(in, -1.0);
   options.params.max_val = fuzz_param(in, 1.0);
+  options.params.sigmoid_scale = fuzz_param(in, 1.702);
+  options.params.limit = fuzz_param(in, 7.0);
 
   // Count and the four views' byte offsets inside one arena; some views may be null.
   const std::int64_t count = static_cast<std::int64_t>(in.take<std::uint16_t>() % 2100) - 2;  // may be negative
@@ -538,6 +540,8 @@ Call read_call(Input& in, const char* name) {
   call.options.params.threshold = fuzz_param(in, 20.0);
   call.options.params.min_val = fuzz_param(in, -1.0);
   call.options.params.max_val = fuzz_param(in, 1.0);
+  call.options.params.sigmoid_scale = fuzz_param(in, 1.702);
+  call.options.params.limit = fuzz_param(in, 7.0);
   const std::uint8_t odd = in.take<std::uint8_t>();
   if (odd < 32) {
     call.odd_view = odd % 8;
