@@ -193,6 +193,9 @@ Textbook textbook(Activation activation) {
     case Activation::relu:
       return {[](float x) { return std::max(0.0f, x); }, [](float x) { return x > 0 ? 1.0f : 0.0f; },
               [](float y) { return y > 0 ? 1.0f : 0.0f; }};
+    case Activation::relu_squared:
+      return {[](float x) { return x > 0 ? x * x : 0.0f; }, [](float x) { return x > 0 ? 2 * x : 0.0f; },
+              [](float y) { return 2 * std::sqrt(y); }};
     case Activation::leaky_relu:
       return {[](float x) { return x > 0 ? x : 0.01f * x; }, [](float x) { return x > 0 ? 1.0f : 0.01f; },
               [](float y) { return y > 0 ? 1.0f : 0.01f; }};
@@ -222,6 +225,9 @@ Textbook textbook(Activation activation) {
     case Activation::silu:
       return {[](float x) { return x * sigmoid_tb(x); },
               [](float x) { return sigmoid_tb(x) * (1 + x * (1 - sigmoid_tb(x))); }, nullptr};
+    case Activation::quick_gelu:
+      return {[](float x) { return x * sigmoid_tb(1.702f * x); },
+              [](float x) { return sigmoid_tb(1.702f * x) * (1 + 1.702f * x * (1 - sigmoid_tb(1.702f * x))); }, nullptr};
     case Activation::softplus: return {softplus_tb, sigmoid_tb, nullptr};
     case Activation::mish:
       return {[](float x) { return x * std::tanh(softplus_tb(x)); },
@@ -295,6 +301,10 @@ bool onednn_algorithm(Activation activation, OneDnnAlgorithm* out, std::string* 
     case Activation::gelu: *out = {A::eltwise_gelu_erf, A::undef, 0, 0}; return true;
     case Activation::gelu_tanh: *out = {A::eltwise_gelu_tanh, A::undef, 0, 0}; return true;
     case Activation::silu: *out = {A::eltwise_swish, A::undef, 1.0f, 0}; return true;
+    // swish(x) = x sigmoid(alpha x): quick_gelu with alpha = sigmoid_scale.
+    case Activation::quick_gelu:
+      *out = {A::eltwise_swish, A::undef, static_cast<float>(ActivationParams{}.sigmoid_scale), 0};
+      return true;
     // 2.6's soft_relu is log(1 + e^x) with no beta: actk's default beta = 1 (threshold 20 only
     // changes the last ulp).
     case Activation::softplus: *out = {A::eltwise_soft_relu, A::undef, 0, 0}; return true;
@@ -304,6 +314,7 @@ bool onednn_algorithm(Activation activation, OneDnnAlgorithm* out, std::string* 
     case Activation::hardswish: *out = {A::eltwise_hardswish, A::undef, 0, 0}; return true;
     case Activation::selu:
     case Activation::celu:
+    case Activation::relu_squared:
     case Activation::hardsigmoid:
     case Activation::softsign: break;
   }

@@ -4,6 +4,7 @@
 //   backward_bias/<act>   dx, dbias in one sweep vs  bias add, the activation's backward, column sums
 //   forward/<gated>       y = act(gate) * up     vs  the activation, then a multiply
 //   backward/<gated>      dgate, dup in one sweep vs  activation, multiply, multiply, backward
+//   (swiglu_clamped: the input clamps first, and their backward: zero where a clamp binds)
 //   backward/prelu        dx, dweight in one sweep vs the dx pass, then the weight-gradient reduction
 // Rows are named <pass>/<op>/f32/<backend>/<n> (backend cpu or cuda), n elements of x (gated: of
 // y). Counters: bytes_per_second (the fused call's bytes), vs_unfused (time of the unfused
@@ -13,10 +14,12 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +41,14 @@ class CpuSteps final : public UnfusedSteps {
   void multiply(const float* a, const float* b, float* out, std::int64_t n) override {
 #pragma omp parallel for simd schedule(static)
     for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] * b[i];
+  }
+  void clamp(const float* in, float lo, float hi, float shift, float* out, std::int64_t n) override {
+#pragma omp parallel for simd schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) out[i] = std::min(std::max(in[i], lo), hi) + shift;
+  }
+  void zero_outside(const float* x, float lo, float hi, float* g, std::int64_t n) override {
+#pragma omp parallel for simd schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) g[i] = x[i] >= lo && x[i] <= hi ? g[i] : 0.0f;
   }
   void column_sums(const float* m, float* sums, std::int64_t rows, std::int64_t cols) override {
     // Each thread sums a block of rows into its own row of partials; then the partials are added.
@@ -157,6 +168,10 @@ void run_row(benchmark::State& state, const RowSpec& spec) {
 
   std::function<void()> fused, unfused;
   std::int64_t bytes = 0;
+  // swiglu_clamped: its unfused sequence clamps first (the default limit, 7).
+  const bool clamped = info(a).uses(Param::limit);
+  const auto limit = static_cast<float>(options.params.limit);
+  constexpr float kInfinity = std::numeric_limits<float>::infinity();
   switch (spec.op) {
     case Op::forward_bias:
       bytes = 2 * n * 4;
@@ -179,6 +194,16 @@ void run_row(benchmark::State& state, const RowSpec& spec) {
       bytes = 3 * n * 4;
       const std::int64_t h = kWidth;
       fused = [&, h] { gated_forward(a, {x, rows, h, h}, {dy, rows, h, h}, {out, rows, h, h}, options); };
+      if (clamped) {  // min(gate, limit), clamp(up, -limit, limit) + 1, act, multiply
+        float *gate_in = arrays.make(n), *up_in = arrays.make(n);
+        unfused = [&, gate_in, up_in] {
+          steps->clamp(x, -kInfinity, limit, 0.0f, gate_in, n);
+          steps->clamp(dy, -limit, limit, 1.0f, up_in, n);
+          forward(info(a).gate, {gate_in, n}, {tmp, n}, options);
+          steps->multiply(tmp, up_in, out, n);
+        };
+        break;
+      }
       unfused = [&] {
         forward(info(a).gate, {x, n}, {tmp, n}, options);
         steps->multiply(tmp, dy, out, n);
@@ -194,6 +219,20 @@ void run_row(benchmark::State& state, const RowSpec& spec) {
                        options);
       };
       float* scratch = arrays.make(n);
+      if (clamped) {  // as below on the clamped inputs, then the clamps' backward on dup and dgate
+        float *gate_in = arrays.make(n), *up_in = arrays.make(n);
+        unfused = [&, scratch, gate_in, up_in] {
+          steps->clamp(x, -kInfinity, limit, 0.0f, gate_in, n);
+          steps->clamp(tmp2, -limit, limit, 1.0f, up_in, n);
+          forward(info(a).gate, {gate_in, n}, {scratch, n}, options);
+          steps->multiply(dy, scratch, tmp, n);
+          steps->zero_outside(tmp2, -limit, limit, tmp, n);
+          steps->multiply(dy, up_in, scratch, n);
+          backward(info(a).gate, {gate_in, n}, {scratch, n}, {out, n}, options);
+          steps->zero_outside(x, -kInfinity, limit, out, n);
+        };
+        break;
+      }
       unfused = [&, scratch] {
         forward(info(a).gate, {x, n}, {scratch, n}, options);  // act(gate)
         steps->multiply(dy, scratch, tmp, n);                  // dup = dy * act(gate)

@@ -15,6 +15,10 @@ class UnfusedSteps {
   virtual ~UnfusedSteps() = default;
   /// out = a * b, element by element.
   virtual void multiply(const float* a, const float* b, float* out, std::int64_t n) = 0;
+  /// out = clamp(in, lo, hi) + shift: swiglu_clamped's input clamps (torch.clamp, then + 1).
+  virtual void clamp(const float* in, float lo, float hi, float shift, float* out, std::int64_t n) = 0;
+  /// g = 0 where x is outside [lo, hi]: the clamps' backward.
+  virtual void zero_outside(const float* x, float lo, float hi, float* g, std::int64_t n) = 0;
   /// sums[c] = the sum over rows of m[r][c] (m row-major rows x cols).
   virtual void column_sums(const float* m, float* sums, std::int64_t rows, std::int64_t cols) = 0;
   /// PReLU's dx alone: dy where x > 0, else w_c * dy (rows x channels x inner).

@@ -24,6 +24,20 @@ __global__ void multiply_kernel(const float* a, const float* b, float* out, std:
   }
 }
 
+__global__ void clamp_kernel(const float* in, float lo, float hi, float shift, float* out, std::int64_t n) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    out[i] = fminf(fmaxf(in[i], lo), hi) + shift;
+  }
+}
+
+__global__ void zero_outside_kernel(const float* x, float lo, float hi, float* g, std::int64_t n) {
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    if (!(x[i] >= lo && x[i] <= hi)) g[i] = 0.0f;
+  }
+}
+
 // partial[split][c] = the sum of column c over the split's rows.
 __global__ void column_partials(const float* m, float* partial, std::int64_t rows, std::int64_t cols) {
   const std::int64_t c = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
@@ -75,6 +89,12 @@ class CudaSteps final : public UnfusedSteps {
     cudaFree(partial_);
     cudaEventDestroy(start_);
     cudaEventDestroy(stop_);
+  }
+  void clamp(const float* in, float lo, float hi, float shift, float* out, std::int64_t n) override {
+    clamp_kernel<<<kBlocks, kThreads>>>(in, lo, hi, shift, out, n);
+  }
+  void zero_outside(const float* x, float lo, float hi, float* g, std::int64_t n) override {
+    zero_outside_kernel<<<kBlocks, kThreads>>>(x, lo, hi, g, n);
   }
   void multiply(const float* a, const float* b, float* out, std::int64_t n) override {
     multiply_kernel<<<kBlocks, kThreads>>>(a, b, out, n);
