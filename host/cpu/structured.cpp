@@ -403,9 +403,10 @@ void gated(const GatedCall& call) {
     const C* g = g_in;
     const C* u = u_in;
     if (call.clamped) {
+      const math::GateClamp<C> local = clamp;  // a copy the loop can keep in registers
       for (std::int64_t i = 0; i < n; ++i) {
-        clamped[0][i] = clamp.gate(g_in[i]);
-        clamped[1][i] = clamp.up(u_in[i]);
+        clamped[0][i] = local.gate(g_in[i]);
+        clamped[1][i] = local.up(u_in[i]);
       }
       g = clamped[0];
       u = clamped[1];

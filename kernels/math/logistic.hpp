@@ -167,14 +167,19 @@ struct Silu {
 
 // x sigma(a x), a = sigmoid_scale (1.702: CLIP's "QuickGELU", Radford et al., 2021). a x is carried
 // as hi + lo (exact through an FMA): where a x reaches -80, its f32 rounding alone would cost ~100
-// ulp in e^(a x). Beyond |a x| = 120 the result is x, or rounds to 0 (|x| <= 120 / a <= 2^15
-// there, as sigmoid_scale >= 2^-8: |x| e^-115 < 2^-150).
+// ulp in e^(a x). x / (1 + e^-(a x)) down to a x = -80, below it x e^(a x) / (1 + e^(a x)) with the
+// power of two applied last (times_sigmoid), as silu. Beyond |a x| = 120 the result is x, or
+// rounds to 0 (|x| <= 120 / a <= 2^15 there, as sigmoid_scale >= 2^-8: |x| e^-115 < 2^-150).
 struct QuickGelu {
   explicit QuickGelu(const ActivationParams& p) : scale_(splat(p.sigmoid_scale)), bound_(splat(float(120.0 / float(p.sigmoid_scale)))) {}
   ACTK_LANE_INLINE V forward(V x) const {
     const V xc = min(max(x, neg(bound_)), bound_);
     const V hi = mul(scale_, xc);
-    const V f = times_sigmoid(xc, hi, fms(scale_, xc, hi));
+    const V lo = fms(scale_, xc, hi);
+    const ExpParts e = exp_parts(clamp(neg(hi), -87.0f, 80.0f), neg(lo));
+    V f = div(xc, add(one(), ldexp_normal(e.p, e.k)));
+    const Mask tail = less(hi, splat(-80.0f));
+    if (any(tail)) f = select(tail, times_sigmoid(xc, hi, lo), f);
     return select(greater(x, bound_), x, f);
   }
   // d/dx x sigma(a x) = sigma(v) (1 + v sigma(-v)) at v = a x: silu' at a x.
