@@ -32,15 +32,16 @@ TEST(Catalogue, ListsTheStructuredActivations) {
                                                      {Activation::geglu, Activation::gelu},
                                                      {Activation::geglu_tanh, Activation::gelu_tanh},
                                                      {Activation::swiglu, Activation::silu},
-                                                     {Activation::swiglu_clamped, Activation::quick_gelu}};
+                                                     {Activation::swiglu_clamped, Activation::quick_gelu},
+                                                     {Activation::quick_geglu, Activation::quick_gelu}};
   for (const auto& [entry, gate] : gated) {
     EXPECT_EQ(info(entry).kind, ActivationKind::gated);
     EXPECT_EQ(info(entry).gate, gate);
   }
   int count = 0;
   for (const ActivationInfo& entry : catalogue()) count += entry.kind != ActivationKind::elementwise;
-  EXPECT_EQ(count, 8);
-  EXPECT_EQ(kActivationCount, 28);
+  EXPECT_EQ(count, 9);
+  EXPECT_EQ(kActivationCount, 29);
 }
 
 std::string source_file(const char* path) {
@@ -101,6 +102,7 @@ TEST(Catalogue, ParametersAndDefaultsFollowPyTorch) {
   // CLIP's QuickGELU and GPT-OSS's clamped SwiGLU (alpha = 1.702, limit = 7.0).
   EXPECT_EQ(info(Activation::quick_gelu).param_mask, ACTK_PARAM_BIT(sigmoid_scale));
   EXPECT_EQ(info(Activation::swiglu_clamped).param_mask, ACTK_PARAM_BIT(sigmoid_scale) | ACTK_PARAM_BIT(limit));
+  EXPECT_EQ(info(Activation::quick_geglu).param_mask, ACTK_PARAM_BIT(sigmoid_scale));
   EXPECT_EQ(param_default(Param::sigmoid_scale), 1.702);
   EXPECT_EQ(param_default(Param::limit), 7.0);
   for (const Param param : kAllParams) {

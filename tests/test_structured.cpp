@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -271,25 +272,30 @@ TEST_P(Structured, MaxoutTiesGoToTheFirstAndNaNWins) {
 
 // ---- Gated ----------------------------------------------------------------------------------
 
-const Activation kGated[] = {Activation::glu,    Activation::reglu,  Activation::geglu,
-                             Activation::geglu_tanh, Activation::swiglu, Activation::swiglu_clamped};
+std::vector<Activation> gated_entries() {
+  std::vector<Activation> entries;
+  for (const ActivationInfo& entry : catalogue(ActivationKind::gated)) entries.push_back(entry.activation);
+  return entries;
+}
+const std::vector<Activation> kGated = gated_entries();
 
 // GPT-OSS's swiglu (gpt_oss/torch/model.py): the gate clamped above at limit, up to [-limit,
 // limit], out = gate sigma(alpha gate) (up + 1); autograd's gradients through torch.clamp are 0
-// where a clamp binds and pass on its bounds. In long double: alpha gate rounded in double would
-// cost |alpha gate| ulp in e^(alpha gate), 50 at gate = -30.
-struct GptOssSwiglu {
+// where a clamp binds and pass on its bounds. Without the clamps (limit = inf) and with up as the
+// factor (shift = 0) it is quick_geglu, SwiGLU with a scaled gate. In long double: alpha gate
+// rounded in double would cost |alpha gate| ulp in e^(alpha gate), 50 at gate = -30.
+struct ScaledSwiglu {
   using R = long double;
-  R alpha = 1.702, limit = 7.0;
+  R alpha = 1.702, limit = 7.0, shift = 1;
   static R sigmoid(R v) { return 1 / (1 + std::exp(-v)); }
   double y(R gate, R up) const {
     const R g = std::min(gate, limit), u = std::clamp(up, -limit, limit);
-    return static_cast<double>(g * sigmoid(alpha * g) * (u + 1));
+    return static_cast<double>(g * sigmoid(alpha * g) * (u + shift));
   }
   double dgate(R gate, R up, R dy) const {
     if (gate > limit) return 0;
     const R s = sigmoid(alpha * gate), u = std::clamp(up, -limit, limit);
-    return static_cast<double>(dy * (u + 1) * (s + alpha * gate * s * (1 - s)));
+    return static_cast<double>(dy * (u + shift) * (s + alpha * gate * s * (1 - s)));
   }
   double dup(R gate, R up, R dy) const {
     if (up > limit || up < -limit) return 0;
@@ -298,44 +304,77 @@ struct GptOssSwiglu {
   }
 };
 
+// `activation` (swiglu_clamped or quick_geglu) against ScaledSwiglu at sigmoid_scale alpha and,
+// for swiglu_clamped, `limit`; returns y, dgate and dup. Judged by the cpu backend's bounds on
+// every backend: the formula is a second evaluation.
+std::array<HostBuffer, 3> expect_scaled_swiglu(Activation activation, const HostBuffer& gate, const HostBuffer& up,
+                                               const HostBuffer& dy, double alpha, double limit, Options options) {
+  const DType dtype = gate.dtype();
+  const bool clamped = info(activation).uses(Param::limit);
+  options.params.sigmoid_scale = alpha;
+  options.params.limit = limit;
+  // The formula at the parameters the call computes with (rounded to f32 for f32/f16/bf16).
+  const ActivationParams computed = params_for_compute(options.params, dtype);
+  const ScaledSwiglu formula{computed.sigmoid_scale, clamped ? computed.limit : INFINITY, clamped ? 1.0 : 0.0};
+  const std::int64_t n = gate.count();
+  std::vector<double> y_want(n), dgate_want(n), dup_want(n), upstream(n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    y_want[i] = formula.y(gate.at(i), up.at(i));
+    dgate_want[i] = formula.dgate(gate.at(i), up.at(i), dy.at(i));
+    dup_want[i] = formula.dup(gate.at(i), up.at(i), dy.at(i));
+    upstream[i] = dy.at(i) * static_cast<double>(std::clamp<long double>(up.at(i), -formula.limit, formula.limit) + formula.shift);
+  }
+  auto view = [&](const HostBuffer& b) { return ConstMatrixView(b.data(), dtype, 1, n, n); };
+  auto out = [&](HostBuffer& b) { return MatrixView(b.data(), dtype, 1, n, n); };
+  std::array<HostBuffer, 3> got{HostBuffer(dtype, n), HostBuffer(dtype, n), HostBuffer(dtype, n)};
+  gated_forward(activation, view(gate), view(up), out(got[0]), options);
+  gated_backward(activation, view(gate), view(up), view(dy), out(got[1]), out(got[2]), options);
+  const std::string what = std::string(activation_name(activation)) + ", alpha " + std::to_string(alpha) +
+                           (clamped ? ", limit " + std::to_string(limit) : "");
+  expect_agree(got[0], HostBuffer(dtype, y_want), nullptr, activation, Pass::forward, Backend::cpu, what + " y");
+  const HostBuffer upstream_scale(dtype, upstream);
+  expect_agree(got[1], HostBuffer(dtype, dgate_want), &upstream_scale, activation, Pass::backward, Backend::cpu,
+               what + " dgate");
+  expect_agree(got[2], HostBuffer(dtype, dup_want), &dy, activation, Pass::backward, Backend::cpu, what + " dup");
+  for (std::int64_t i = 0; i < n && clamped; ++i) {
+    if (gate.at(i) > computed.limit) EXPECT_EQ(got[1].at(i), 0.0) << what << ", gate " << gate.at(i);
+    if (std::fabs(up.at(i)) > computed.limit) EXPECT_EQ(got[2].at(i), 0.0) << what << ", up " << up.at(i);
+  }
+  return got;
+}
+
+// Gates and ups on both sides of swiglu_clamped's clamps and on them (±7 pass the gradient).
+const std::vector<double> kScaledGates = {-30, -9, -7, -3.5, -1, -0.25, 0, 0.5, 2.5, 3, 6.99, 7, 7.01, 12, 300};
+const std::vector<double> kScaledUps = {-40, -7.5, -7, -2.5, -1, 0, 0.75, 1, 2.5, 2.6, 6, 7, 8, 60, -0.5};
+
 TEST_P(Structured, SwigluClampedFollowsGptOss) {
-  // Gates and ups on both sides of the clamps and on them (±7 pass the gradient), at the defaults
-  // and with alpha = 1, limit = 2.5.
-  const std::vector<double> gates = {-30, -9, -7, -3.5, -1, -0.25, 0, 0.5, 2.5, 3, 6.99, 7, 7.01, 12, 300};
-  const std::vector<double> ups = {-40, -7.5, -7, -2.5, -1, 0, 0.75, 1, 2.5, 2.6, 6, 7, 8, 60, -0.5};
-  const auto n = static_cast<std::int64_t>(gates.size());
-  const HostBuffer gate(dtype(), gates), up(dtype(), ups), dy = random_buffer(dtype(), n, 21);
+  // At the defaults and with alpha = 1, limit = 2.5.
+  const HostBuffer gate(dtype(), kScaledGates), up(dtype(), kScaledUps);
+  const HostBuffer dy = random_buffer(dtype(), gate.count(), 21);
   for (const auto& [alpha, limit] : {std::pair{1.702, 7.0}, std::pair{1.0, 2.5}}) {
-    Options options = on(backend());
-    options.params.sigmoid_scale = alpha;
-    options.params.limit = limit;
-    // The formula at the parameters the call computes with (rounded to f32 for f32/f16/bf16).
-    const ActivationParams computed = params_for_compute(options.params, dtype());
-    const GptOssSwiglu formula{computed.sigmoid_scale, computed.limit};
-    std::vector<double> y_want(gates.size()), dgate_want(gates.size()), dup_want(gates.size()), upstream(gates.size());
-    for (std::int64_t i = 0; i < n; ++i) {
-      y_want[i] = formula.y(gate.at(i), up.at(i));
-      dgate_want[i] = formula.dgate(gate.at(i), up.at(i), dy.at(i));
-      dup_want[i] = formula.dup(gate.at(i), up.at(i), dy.at(i));
-      upstream[i] = dy.at(i) * (std::clamp(up.at(i), -limit, limit) + 1);
-    }
+    expect_scaled_swiglu(Activation::swiglu_clamped, gate, up, dy, alpha, limit, on(backend()));
+  }
+}
+
+TEST_P(Structured, QuickGegluIsSwigluWithAScaledGate) {
+  const HostBuffer gate(dtype(), kScaledGates), up(dtype(), kScaledUps);
+  const HostBuffer dy = random_buffer(dtype(), gate.count(), 22);
+  for (const double alpha : {1.702, 0.5, 1.0}) {
+    const std::array<HostBuffer, 3> got = expect_scaled_swiglu(Activation::quick_geglu, gate, up, dy, alpha, 7.0, on(backend()));
+    if (alpha != 1.0) continue;
+    // At alpha = 1 it is swiglu's formula (silu's math path gives the other evaluation).
+    const std::int64_t n = gate.count();
     auto view = [&](const HostBuffer& b) { return ConstMatrixView(b.data(), dtype(), 1, n, n); };
     auto out = [&](HostBuffer& b) { return MatrixView(b.data(), dtype(), 1, n, n); };
     HostBuffer y(dtype(), n), dgate(dtype(), n), dup(dtype(), n);
-    gated_forward(Activation::swiglu_clamped, view(gate), view(up), out(y), options);
-    gated_backward(Activation::swiglu_clamped, view(gate), view(up), view(dy), out(dgate), out(dup), options);
-    // Judged by the cpu backend's bounds on every backend: the formula is a second evaluation.
-    const std::string what = "alpha " + std::to_string(alpha) + ", limit " + std::to_string(limit);
-    expect_agree(y, HostBuffer(dtype(), y_want), nullptr, Activation::swiglu_clamped, Pass::forward, Backend::cpu, what + " y");
-    const HostBuffer upstream_scale(dtype(), upstream);
-    expect_agree(dgate, HostBuffer(dtype(), dgate_want), &upstream_scale, Activation::swiglu_clamped, Pass::backward,
-                 Backend::cpu, what + " dgate");
-    expect_agree(dup, HostBuffer(dtype(), dup_want), &dy, Activation::swiglu_clamped, Pass::backward, Backend::cpu,
-                 what + " dup");
-    for (std::int64_t i = 0; i < n; ++i) {
-      if (gate.at(i) > computed.limit) EXPECT_EQ(dgate.at(i), 0.0) << what << ", gate " << gate.at(i);
-      if (std::fabs(up.at(i)) > computed.limit) EXPECT_EQ(dup.at(i), 0.0) << what << ", up " << up.at(i);
-    }
+    gated_forward(Activation::swiglu, view(gate), view(up), out(y), on(backend()));
+    gated_backward(Activation::swiglu, view(gate), view(up), view(dy), out(dgate), out(dup), on(backend()));
+    std::vector<double> upstream_values(n);
+    for (std::int64_t i = 0; i < n; ++i) upstream_values[i] = dy.at(i) * up.at(i);
+    const HostBuffer upstream(dtype(), upstream_values);
+    expect_agree(got[0], y, nullptr, Activation::quick_geglu, Pass::forward, Backend::cpu, "alpha 1 vs swiglu y");
+    expect_agree(got[1], dgate, &upstream, Activation::quick_geglu, Pass::backward, Backend::cpu, "alpha 1 vs swiglu dgate");
+    expect_agree(got[2], dup, &dy, Activation::quick_geglu, Pass::backward, Backend::cpu, "alpha 1 vs swiglu dup");
   }
 }
 

@@ -60,7 +60,8 @@ enum class FromOutput : std::uint8_t {
 // X(id, kind, gate activation, parameters): the entries that are not a plain map over elements. A
 // gated entry computes act(gate) * up with the elementwise activation named in the third column;
 // one that reads `limit` clamps its inputs first (swiglu_clamped, GPT-OSS: gate <= limit,
-// -limit <= up <= limit, and up + 1 as the factor).
+// -limit <= up <= limit, and up + 1 as the factor). quick_geglu is SwiGLU with a scaled gate,
+// gate sigma(a gate) up (Transformer Engine's qgeglu; a = 1 is swiglu's formula).
 #define ACTK_STRUCTURED_ACTIVATIONS(X)                                                        \
   X(prelu, prelu, identity, ACTK_PARAMS_NONE)                                                 \
   X(maxout, maxout, identity, ACTK_PARAMS_NONE)                                               \
@@ -69,7 +70,8 @@ enum class FromOutput : std::uint8_t {
   X(geglu, gated, gelu, ACTK_PARAMS_NONE)                                                     \
   X(geglu_tanh, gated, gelu_tanh, ACTK_PARAMS_NONE)                                           \
   X(swiglu, gated, silu, ACTK_PARAMS_NONE)                                                    \
-  X(swiglu_clamped, gated, quick_gelu, ACTK_PARAM_BIT(sigmoid_scale) | ACTK_PARAM_BIT(limit))
+  X(swiglu_clamped, gated, quick_gelu, ACTK_PARAM_BIT(sigmoid_scale) | ACTK_PARAM_BIT(limit)) \
+  X(quick_geglu, gated, quick_gelu, ACTK_PARAM_BIT(sigmoid_scale))
 
 /// Every activation of the catalogue: the elementwise ones first, then the structured ones.
 enum class Activation : std::uint8_t {
@@ -98,8 +100,8 @@ struct ActivationParams {
   double threshold = 20.0;       ///< softplus: beta*x above it returns x (linear).
   double min_val = -1.0;         ///< hardtanh: lower bound, <= max_val.
   double max_val = 1.0;          ///< hardtanh: upper bound.
-  double sigmoid_scale = 1.702;  ///< quick_gelu, swiglu_clamped: a in x * sigmoid(a x), >= 2^-8 (CLIP's
-                                 ///< and GPT-OSS's 1.702; GPT-OSS calls it alpha).
+  double sigmoid_scale = 1.702;  ///< quick_gelu, swiglu_clamped, quick_geglu: a in x * sigmoid(a x),
+                                 ///< >= 2^-8 (CLIP's and GPT-OSS's 1.702; GPT-OSS calls it alpha).
   double limit = 7.0;            ///< swiglu_clamped: gate <= limit, |up| <= limit, > 0 (GPT-OSS's 7).
 };
 

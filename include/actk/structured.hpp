@@ -100,7 +100,9 @@ Backend maxout_backward(ConstTensorView x, ConstIndexView indices, ConstTensorVi
                         MaxoutShape shape, const Options& options = {});
 
 /// y = act(gate) * up for the gated entries of the catalogue: glu (sigmoid), reglu (relu), geglu
-/// (gelu), geglu_tanh (gelu_tanh), swiglu (silu). All views have the same rows and cols.
+/// (gelu), geglu_tanh (gelu_tanh), swiglu (silu), quick_geglu (quick_gelu: swiglu with the gate
+/// scaled by sigmoid_scale); swiglu_clamped clamps gate and up first and multiplies by up + 1.
+/// All views have the same rows and cols.
 /// PyTorch's glu(x, dim=-1) = a * sigmoid(b) for x = [a | b] is gated_forward(glu, gate = b,
 /// up = a): the gate is the second half.
 Backend gated_forward(Activation activation, ConstMatrixView gate, ConstMatrixView up, MatrixView y,

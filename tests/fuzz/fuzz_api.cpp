@@ -881,10 +881,10 @@ std::int64_t matrix_span(const Matrix& m, bool& unbacked) {
 
 void fuzz_gated(Input& in, bool backward) {
   Call call = read_call(in, backward ? "gated_backward" : "gated_forward");
-  static const Activation kGated[] = {Activation::glu, Activation::reglu, Activation::geglu, Activation::geglu_tanh,
-                                      Activation::swiglu};
+  static const Catalogue gated = catalogue(ActivationKind::gated);
   const std::uint8_t which = in.take<std::uint8_t>();
-  const Activation activation = which < 224 ? kGated[which % 5] : static_cast<Activation>(which % (kActivationCount + 1));
+  const Activation activation = which < 224 ? gated.first[which % (gated.last - gated.first)].activation
+                                            : static_cast<Activation>(which % (kActivationCount + 1));
   const std::int64_t rows = in.take<std::uint8_t>() % 13;
   const std::int64_t cols = in.take<std::uint16_t>() % 321;
   // Layout: bit 0, gate and up are the halves of one [gate | up] buffer; bit 1, in the order
