@@ -533,9 +533,14 @@ void bias(const BiasCall& call) {
     auto wide_term = [&](C zi, C gi) {
       return static_cast<SlowType<C>>(gi) * reference_at(call.activation, call.params, zi, true);
     };
+    // dy read in place where it is not dx: the overflow paths read it after dx is written.
     const C* g = upstream;
     if constexpr (std::is_same_v<T, C>) {
-      g = dy + e0;
+      if (dy == dx) {
+        std::copy(dy + e0, dy + e0 + n, upstream);
+      } else {
+        g = dy + e0;
+      }
     } else {
       for (std::int64_t i = 0; i < n; ++i) upstream[i] = widen(dy[e0 + i]);
     }
