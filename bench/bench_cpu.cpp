@@ -1,12 +1,19 @@
-// CPU rows of actk-bench, registered from the catalogue: for every activation and pass, f32, at
+// CPU rows of actk-bench, registered from the catalogue: for every activation and pass, at
 // n = 4^5 .. 4^13 (2^10 .. 2^26), the backends
-//   cpu        actk's fast path (vectorized, multithreaded)
-//   reference  actk's oracle (scalar, double precision)
-//   onednn     oneDNN's eltwise primitive (forward_backward: its forward then its backward)
-//   copy       the pass's memory traffic with no arithmetic, same threads: the roofline
-//   textbook   naive scalar formulas as lecture notes write them, one thread
+//   cpu          actk's fast path (vectorized, multithreaded); f32, bf16 and f16
+//   reference    actk's oracle (scalar, double precision); f32
+//   onednn       oneDNN's eltwise primitive (forward_backward: its forward then its backward), in
+//                the row's dtype where oneDNN runs it on this machine
+//   copy         the pass's memory traffic with no arithmetic, same threads: the roofline
+//   textbook     naive scalar formulas as lecture notes write them, one thread; f32
+//   cpu_battery  the cpu path on the validation battery's x (special values, huge and subnormal
+//                inputs, kinks; repeated to n) instead of the realistic inputs; f32
+// Realistic inputs (every other row, and actk compare): x uniform on [-8, 8], which reaches every
+// branch of every activation, dy uniform on [-2, 2] (validation::kRealisticX, kRealisticDy).
 // Counters: bytes_per_second (bytes the pass reads and writes), vs_copy (time of copy / time of
-// the row, same bytes, same run) and vs_onednn (time of oneDNN / time of the row, same run).
+// the row, same bytes, same run), vs_onednn (time of oneDNN / time of the row, same run) and, on
+// cpu_battery rows, vs_realistic (time of the cpu row on realistic inputs / time on the battery,
+// same run: >= 1 / 1.5 is the target of data-independent speed).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -22,10 +29,13 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "actk/actk.hpp"
 #include "bench/registry.hpp"
 #include "host/cpu/cpu_kernels.hpp"
+#include "host/validation/battery.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -39,62 +49,95 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The arrays of one size, 64-byte aligned and first touched by the threads that will use them.
+enum class Inputs { realistic, battery };
+
+// The arrays of one (dtype, n, inputs), 64-byte aligned and first touched by the threads that will
+// use them. x and dy hold the inputs, y and dx start zeroed.
 struct Buffers {
+  DType dtype;
   std::int64_t n;
-  float* x;
-  float* dy;
+  void* x;
+  void* dy;
+  void* y;
+  void* dx;
+  std::int64_t bytes() const { return n * static_cast<std::int64_t>(dtype_size(dtype)); }
+};
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+void store(DType dtype, void* array, std::int64_t i, float value) {
+  switch (dtype) {
+    case DType::f32: static_cast<float*>(array)[i] = value; break;
+    case DType::f16: static_cast<Half*>(array)[i] = half_from_float(value); break;
+    case DType::bf16: static_cast<BFloat16*>(array)[i] = bfloat16_from_float(value); break;
+    case DType::f64: static_cast<double*>(array)[i] = value; break;
+  }
+}
+
+// `activation` matters for the battery only (its kinks); the battery's arrays of one activation at
+// a time are kept, as they are only needed while its rows run.
+Buffers& buffers(DType dtype, std::int64_t n, Inputs inputs = Inputs::realistic,
+                 Activation activation = Activation::identity) {
+  using Key = std::tuple<DType, std::int64_t, Inputs, Activation>;
+  static std::map<Key, std::tuple<Buffers, std::unique_ptr<void, FreeDeleter>[4]>> cache;
+  if (inputs == Inputs::realistic) activation = Activation::identity;
+  const Key key{dtype, n, inputs, activation};
+  auto it = cache.find(key);
+  if (it != cache.end()) return std::get<0>(it->second);
+  for (auto old = cache.begin(); inputs == Inputs::battery && old != cache.end();) {
+    old = std::get<2>(old->first) == Inputs::battery ? cache.erase(old) : std::next(old);
+  }
+  it = cache.emplace(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple()).first;
+  auto& [view, owners] = it->second;
+  const std::size_t bytes = (static_cast<std::size_t>(n) * dtype_size(dtype) + 63) / 64 * 64;
+  void* arrays[4];
+  for (int a = 0; a < 4; ++a) {
+    arrays[a] = std::aligned_alloc(64, bytes);
+    owners[a].reset(arrays[a]);
+  }
+  view = {dtype, n, arrays[0], arrays[1], arrays[2], arrays[3]};
+  const validation::HostBuffer battery =
+      inputs == Inputs::battery ? validation::battery(activation, {}, dtype, 0, false) : validation::HostBuffer(dtype, 0);
+#pragma omp parallel
+  {
+    std::mt19937 rng(1234u + static_cast<unsigned>(omp_get_thread_num()));
+    std::uniform_real_distribution<float> ux(-validation::kRealisticX, validation::kRealisticX);
+    std::uniform_real_distribution<float> ud(-validation::kRealisticDy, validation::kRealisticDy);
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float x = inputs == Inputs::battery ? static_cast<float>(battery.at(i % battery.count())) : ux(rng);
+      store(dtype, view.x, i, x);
+      store(dtype, view.dy, i, ud(rng));
+      store(dtype, view.y, i, 0.0f);
+      store(dtype, view.dx, i, 0.0f);
+    }
+  }
+  return view;
+}
+
+// Bytes a pass moves: arrays read and written, n elements each.
+std::int64_t pass_bytes(Pass pass, const Buffers& b) {
+  const int arrays = pass == Pass::forward ? 2 : pass == Pass::forward_backward ? 4 : 3;
+  return arrays * b.bytes();
+}
+
+// The roofline: the pass's reads and writes without arithmetic, in 32-bit words whatever the
+// dtype, split over the threads as the cpu backend splits (one contiguous, line-aligned block
+// each), with the best stores for data that leaves the caches: 32-byte non-temporal ones (AVX,
+// checked at run time), which skip reading the destination lines; the cpu backend uses them for
+// large calls too. backward reads x and dy and writes their bitwise or, so that both reads are
+// needed.
+struct Words {
+  const float* x;
+  const float* dy;
   float* y;
   float* dx;
 };
 
-struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
-};
-
-Buffers& buffers(std::int64_t n) {
-  static std::map<std::int64_t, std::tuple<Buffers, std::unique_ptr<float[], FreeDeleter>[4]>> cache;
-  auto it = cache.find(n);
-  if (it == cache.end()) {
-    it = cache.emplace(std::piecewise_construct, std::forward_as_tuple(n), std::forward_as_tuple()).first;
-    auto& [view, owners] = it->second;
-    const std::size_t bytes = (static_cast<std::size_t>(n) * sizeof(float) + 63) / 64 * 64;
-    float* arrays[4];
-    for (int a = 0; a < 4; ++a) {
-      arrays[a] = static_cast<float*>(std::aligned_alloc(64, bytes));
-      owners[a].reset(arrays[a]);
-    }
-    view = {n, arrays[0], arrays[1], arrays[2], arrays[3]};
-#pragma omp parallel
-    {
-      // Inputs: x uniform on [-8, 8] (every branch of every activation), dy on [-2, 2].
-      std::mt19937 rng(1234u + static_cast<unsigned>(omp_get_thread_num()));
-      std::uniform_real_distribution<float> ux(-8.0f, 8.0f), ud(-2.0f, 2.0f);
-#pragma omp for schedule(static)
-      for (std::int64_t i = 0; i < n; ++i) {
-        view.x[i] = ux(rng);
-        view.dy[i] = ud(rng);
-        view.y[i] = 0.0f;
-        view.dx[i] = 0.0f;
-      }
-    }
-  }
-  return std::get<0>(it->second);
-}
-
-// Bytes a pass moves: arrays read and written, n floats each.
-std::int64_t pass_bytes(Pass pass, std::int64_t n) {
-  const int arrays = pass == Pass::forward ? 2 : pass == Pass::forward_backward ? 4 : 3;
-  return arrays * n * static_cast<std::int64_t>(sizeof(float));
-}
-
-// The roofline: the pass's reads and writes without arithmetic, split over the threads as the
-// cpu backend splits (one contiguous, line-aligned block each), with the best stores for data
-// that leaves the caches: 32-byte non-temporal ones (AVX, checked at run time), which skip reading
-// the destination lines; the cpu backend uses them for large calls too. backward reads x and dy
-// and writes their bitwise or, so that both reads are needed.
 #if defined(__x86_64__)
-__attribute__((target("avx"))) void copy_range_avx(Pass pass, const Buffers& b, std::int64_t begin, std::int64_t end) {
+__attribute__((target("avx"))) void copy_range_avx(Pass pass, const Words& b, std::int64_t begin, std::int64_t end) {
   for (std::int64_t i = begin; i < end; i += 8) {
     const __m256 xv = _mm256_load_ps(b.x + i);
     switch (pass) {
@@ -111,7 +154,7 @@ __attribute__((target("avx"))) void copy_range_avx(Pass pass, const Buffers& b, 
 }
 #endif
 
-void copy_range_scalar(Pass pass, const Buffers& b, std::int64_t begin, std::int64_t end) {
+void copy_range_scalar(Pass pass, const Words& b, std::int64_t begin, std::int64_t end) {
   for (std::int64_t i = begin; i < end; ++i) {
     switch (pass) {
       case Pass::forward: b.y[i] = b.x[i]; break;
@@ -133,7 +176,9 @@ void copy_range_scalar(Pass pass, const Buffers& b, std::int64_t begin, std::int
 }
 
 void copy_like(Pass pass, const Buffers& b) {
-  const std::int64_t n = b.n;
+  const std::int64_t n = (b.bytes() + 3) / 4;  // the allocation is whole lines, so whole words
+  const Words words{static_cast<const float*>(b.x), static_cast<const float*>(b.dy), static_cast<float*>(b.y),
+                    static_cast<float*>(b.dx)};
 #if defined(__x86_64__)
   static const bool avx = __builtin_cpu_supports("avx");
 #endif
@@ -146,24 +191,23 @@ void copy_like(Pass pass, const Buffers& b) {
 #if defined(__x86_64__)
     if (avx) {
       vector_end = begin + (end - begin) / 8 * 8;
-      copy_range_avx(pass, b, begin, vector_end);
+      copy_range_avx(pass, words, begin, vector_end);
     }
 #endif
-    copy_range_scalar(pass, b, vector_end, end);
+    copy_range_scalar(pass, words, vector_end, end);
   }
 }
 
 void run_actk(Activation activation, Pass pass, Backend backend, const Buffers& b) {
   Options options;
   options.backend = backend;
-  const std::int64_t n = b.n;
+  const ConstTensorView x(b.x, b.dtype, b.n), dy(b.dy, b.dtype, b.n);
+  const TensorView y(b.y, b.dtype, b.n), dx(b.dx, b.dtype, b.n);
   switch (pass) {
-    case Pass::forward: forward(activation, {b.x, n}, {b.y, n}, options); break;
-    case Pass::backward: backward(activation, {b.x, n}, {b.dy, n}, {b.dx, n}, options); break;
-    case Pass::backward_from_output:
-      backward_from_output(activation, {b.x, n}, {b.dy, n}, {b.dx, n}, options);
-      break;
-    case Pass::forward_backward: forward_backward(activation, {b.x, n}, {b.dy, n}, {b.y, n}, {b.dx, n}, options); break;
+    case Pass::forward: forward(activation, x, y, options); break;
+    case Pass::backward: backward(activation, x, dy, dx, options); break;
+    case Pass::backward_from_output: backward_from_output(activation, x, dy, dx, options); break;
+    case Pass::forward_backward: forward_backward(activation, x, dy, y, dx, options); break;
   }
 }
 
@@ -255,8 +299,10 @@ Textbook textbook(Activation activation) {
   return {nullptr, nullptr, nullptr};
 }
 
-void run_textbook(const Textbook& tb, Pass pass, const Buffers& b) {
-  const std::int64_t n = b.n;
+void run_textbook(const Textbook& tb, Pass pass, const Buffers& buffers) {
+  const std::int64_t n = buffers.n;
+  const Words b{static_cast<const float*>(buffers.x), static_cast<const float*>(buffers.dy),
+                static_cast<float*>(buffers.y), static_cast<float*>(buffers.dx)};
   switch (pass) {
     case Pass::forward:
       for (std::int64_t i = 0; i < n; ++i) b.y[i] = tb.forward(b.x[i]);
@@ -326,7 +372,9 @@ class OneDnnRunner {
  public:
   OneDnnRunner(const OneDnnAlgorithm& alg, Pass pass, const Buffers& b)
       : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), pass_(pass) {
-    const dnnl::memory::desc md({b.n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+    using T = dnnl::memory::data_type;
+    const T type = b.dtype == DType::bf16 ? T::bf16 : b.dtype == DType::f16 ? T::f16 : T::f32;
+    const dnnl::memory::desc md({b.n}, type, dnnl::memory::format_tag::a);
     x_ = dnnl::memory(md, engine_, b.x);
     dy_ = dnnl::memory(md, engine_, b.dy);
     y_ = dnnl::memory(md, engine_, b.y);
@@ -373,8 +421,13 @@ std::function<void()> onednn_work(Activation activation, Pass pass, const Buffer
     *why = std::string("oneDNN 2.6 has no use_dst_for_bwd algorithm for ") + activation_name(activation);
     return {};
   }
-  auto runner = std::make_shared<OneDnnRunner>(alg, pass, b);
-  return [runner] { runner->run(); };
+  try {
+    auto runner = std::make_shared<OneDnnRunner>(alg, pass, b);
+    return [runner] { runner->run(); };
+  } catch (const dnnl::error& e) {  // a dtype it has no kernel for on this machine
+    *why = std::string("oneDNN runs no ") + dtype_name(b.dtype) + " " + activation_name(activation) + " here: " + e.what();
+    return {};
+  }
 #else
   (void)activation;
   (void)pass;
@@ -386,10 +439,11 @@ std::function<void()> onednn_work(Activation activation, Pass pass, const Buffer
 
 // ---- the rows ----
 
-enum class Row { cpu, reference, onednn, copy, textbook };
+enum class Row { cpu, reference, onednn, copy, textbook, cpu_battery };
 const char* row_name(Row row) {
   switch (row) {
     case Row::cpu: return "cpu";
+    case Row::cpu_battery: return "cpu_battery";
     case Row::reference: return "reference";
     case Row::onednn: return "onednn";
     case Row::copy: return "copy";
@@ -398,11 +452,19 @@ const char* row_name(Row row) {
   return "?";
 }
 
-void run_row(benchmark::State& state, Activation activation, Pass pass, Row row, std::int64_t n) {
-  const Buffers& b = buffers(n);
+void run_row(benchmark::State& state, Activation activation, Pass pass, Row row, DType dtype, std::int64_t n) {
+  const Buffers& b = buffers(dtype, n, row == Row::cpu_battery ? Inputs::battery : Inputs::realistic, activation);
   std::function<void()> work;
+  // cpu_battery's baseline: the cpu row on the realistic inputs.
+  std::function<void()> realistic;
   switch (row) {
     case Row::cpu: work = [&] { run_actk(activation, pass, Backend::cpu, b); }; break;
+    case Row::cpu_battery: {
+      const Buffers& r = buffers(dtype, n);
+      work = [&] { run_actk(activation, pass, Backend::cpu, b); };
+      realistic = [&] { run_actk(activation, pass, Backend::cpu, r); };
+      break;
+    }
     case Row::reference: work = [&] { run_actk(activation, pass, Backend::reference, b); }; break;
     case Row::copy: work = [&] { copy_like(pass, b); }; break;
     case Row::textbook: {
@@ -425,17 +487,18 @@ void run_row(benchmark::State& state, Activation activation, Pass pass, Row row,
   // once, earlier, can be off by 2x). Only the row's own run is timed for the row.
   const std::function<void()> copy = [&] { copy_like(pass, b); };
   std::string why;
-  const std::function<void()> onednn = onednn_work(activation, pass, b, &why);
+  const std::function<void()> onednn = row == Row::cpu_battery ? nullptr : onednn_work(activation, pass, b, &why);
   work();  // warm-up (page faults, oneDNN's kernel generation)
   copy();
   if (onednn) onednn();
+  if (realistic) realistic();
 
   auto timed = [](const std::function<void()>& f) {
     const auto start = Clock::now();
     f();
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
-  double seconds = 0, copy_seconds = 0, onednn_seconds = 0;
+  double seconds = 0, copy_seconds = 0, onednn_seconds = 0, realistic_seconds = 0;
   for (auto _ : state) {
     const double t = timed(work);
     state.SetIterationTime(t);
@@ -443,11 +506,13 @@ void run_row(benchmark::State& state, Activation activation, Pass pass, Row row,
     state.PauseTiming();
     copy_seconds += timed(copy);
     if (onednn) onednn_seconds += timed(onednn);
+    if (realistic) realistic_seconds += timed(realistic);
     state.ResumeTiming();
   }
-  state.SetBytesProcessed(state.iterations() * pass_bytes(pass, n));
+  state.SetBytesProcessed(state.iterations() * pass_bytes(pass, b));
   state.counters["vs_copy"] = copy_seconds / seconds;
   if (onednn) state.counters["vs_onednn"] = onednn_seconds / seconds;
+  if (realistic) state.counters["vs_realistic"] = realistic_seconds / seconds;
   state.counters["threads"] = row == Row::textbook || row == Row::reference ? 1 : omp_get_max_threads();
 }
 
@@ -457,20 +522,29 @@ void register_cpu_benchmarks() {
   // The cpu rows' instruction set (ACTK_CPU_ISA chooses another), in the report's context.
   benchmark::AddCustomContext("actk_cpu_isa", cpu::isa_name(cpu::active_isa()));
   const Pass passes[] = {Pass::forward, Pass::backward, Pass::backward_from_output, Pass::forward_backward};
-  const Row rows[] = {Row::cpu, Row::onednn, Row::copy, Row::textbook, Row::reference};
+  // The rows of each dtype: the scalar baselines (textbook, reference) and the battery in f32 only.
+  const std::pair<DType, std::vector<Row>> dtypes[] = {
+      {DType::f32, {Row::cpu, Row::onednn, Row::copy, Row::textbook, Row::reference, Row::cpu_battery}},
+      {DType::bf16, {Row::cpu, Row::onednn, Row::copy}},
+      {DType::f16, {Row::cpu, Row::onednn, Row::copy}}};
   for (const Pass pass : passes) {
     for (const ActivationInfo& entry : catalogue(ActivationKind::elementwise)) {
       if (pass == Pass::backward_from_output && !supports_backward_from_output(entry.activation, ActivationParams{})) {
         continue;
       }
-      for (const Row row : rows) {
-        for (int log4 = 5; log4 <= 13; ++log4) {
-          const std::int64_t n = std::int64_t{1} << (2 * log4);
-          const std::string name = std::string(pass_name(pass)) + "/" + entry.name + "/f32/" + row_name(row) + "/" +
-                                   std::to_string(n);
-          benchmark::RegisterBenchmark(name.c_str(), [activation = entry.activation, pass, row, n](benchmark::State& s) {
-            run_row(s, activation, pass, row, n);
-          })->UseManualTime()->Unit(benchmark::kMicrosecond);
+      for (const auto& [dtype, rows] : dtypes) {
+        for (const Row row : rows) {
+          for (int log4 = 5; log4 <= 13; ++log4) {
+            const std::int64_t n = std::int64_t{1} << (2 * log4);
+            const std::string name = std::string(pass_name(pass)) + "/" + entry.name + "/" + dtype_name(dtype) + "/" +
+                                     row_name(row) + "/" + std::to_string(n);
+            benchmark::RegisterBenchmark(name.c_str(),
+                                         [activation = entry.activation, pass, row, dtype = dtype, n](benchmark::State& s) {
+                                           run_row(s, activation, pass, row, dtype, n);
+                                         })
+                ->UseManualTime()
+                ->Unit(benchmark::kMicrosecond);
+          }
         }
       }
     }

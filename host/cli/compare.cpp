@@ -1,6 +1,7 @@
 // `actk compare`: CPU against GPU for a person at a terminal. For each activation, forward and
 // backward at a few sizes: time and GB/s on `cpu` and `cuda`, the fraction of the same-run copy
-// bandwidth each reaches, and the GPU's speed-up. GPU work is timed with CUDA events.
+// bandwidth each reaches, and the GPU's speed-up. GPU work is timed with CUDA events. The inputs
+// are actk-bench's realistic ones unless the battery is asked for.
 #include "host/cli/compare.hpp"
 
 #include <algorithm>
@@ -128,11 +129,18 @@ std::string cell(double ms, std::size_t bytes, double copy_ms) {
 
 }  // namespace
 
-int compare(const std::vector<std::string>& names, const std::vector<std::int64_t>& sizes, DType dtype) {
+int compare(const std::vector<std::string>& names, const std::vector<std::int64_t>& sizes, DType dtype,
+            CompareInputs inputs) {
   std::string why;
   const bool have_cuda = backend_available(Backend::cuda, &why);
   std::printf("actk compare: %s, cpu with %d OpenMP threads, cuda %s\n", dtype_name(dtype), omp_get_max_threads(),
               have_cuda ? "available" : ("not available: " + why).c_str());
+  if (inputs == CompareInputs::realistic) {
+    std::printf("inputs: x uniform on [-%g, %g], dy uniform on [-%g, %g] (seeded; actk-bench's)\n",
+                validation::kRealisticX, validation::kRealisticX, validation::kRealisticDy, validation::kRealisticDy);
+  } else {
+    std::printf("inputs: x the validation battery of each activation, repeated; dy its gradients\n");
+  }
   std::printf("time in us, GB/s, fraction of the same-run copy bandwidth (copy time / op time)\n\n");
   std::printf("%-12s %-8s %10s | %9s %7s %5s | %9s %7s %5s | %8s\n", "activation", "pass", "n", "cpu us", "GB/s",
               "copy", "cuda us", "GB/s", "copy", "speed-up");
@@ -141,10 +149,16 @@ int compare(const std::vector<std::string>& names, const std::vector<std::int64_
     if (!names.empty() && std::find(names.begin(), names.end(), entry.name) == names.end()) continue;
     const validation::HostBuffer battery = validation::battery(entry.activation, {}, dtype, 0, false);
     for (std::int64_t n : sizes) {
-      std::vector<double> values(static_cast<std::size_t>(n));
-      for (std::int64_t i = 0; i < n; ++i) values[i] = battery.at(i % battery.count());  // the battery, repeated
-      const validation::HostBuffer input(dtype, values);
-      const validation::HostBuffer dy = validation::gradients(dtype, n);
+      validation::HostBuffer input(dtype, n), dy(dtype, n);
+      if (inputs == CompareInputs::realistic) {
+        input = validation::uniform(dtype, n, validation::kRealisticX, 0x5eed);
+        dy = validation::uniform(dtype, n, validation::kRealisticDy, 0x6a7d);
+      } else {
+        std::vector<double> values(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i) values[i] = battery.at(i % battery.count());
+        input = validation::HostBuffer(dtype, values);
+        dy = validation::gradients(dtype, n);
+      }
       for (Pass pass : {Pass::forward, Pass::backward}) {
         const std::size_t bytes = bytes_moved(pass, n, dtype);
         const Timing cpu = time_cpu(entry.activation, pass, input, dy);

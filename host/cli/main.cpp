@@ -34,6 +34,8 @@ commands:
                             time, GB/s, fraction of the same-run copy bandwidth, speed-up
       --sizes N,N,...       element counts (default 4096,1048576,16777216)
       --dtype T             f32 (default), f64, f16 or bf16
+      --inputs I            realistic (default: x uniform on [-8, 8], dy on [-2, 2], as
+                            actk-bench) or battery (the validation battery's x, repeated)
   --version                 the library version
   help                      this text
 
@@ -169,6 +171,7 @@ int compare(int argc, char** argv) {
   std::vector<std::string> names;
   std::vector<std::int64_t> sizes = {std::int64_t{1} << 12, std::int64_t{1} << 20, std::int64_t{1} << 24};
   DType dtype = DType::f32;
+  cli::CompareInputs inputs = cli::CompareInputs::realistic;
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--sizes" && i + 1 < argc) {
@@ -193,6 +196,13 @@ int compare(int argc, char** argv) {
         std::fprintf(stderr, "actk compare: unknown dtype '%s'\n", name.c_str());
         return 2;
       }
+    } else if (arg == "--inputs" && i + 1 < argc) {
+      const std::string name = argv[++i];
+      if (name != "realistic" && name != "battery") {
+        std::fprintf(stderr, "actk compare: unknown inputs '%s' (realistic or battery)\n", name.c_str());
+        return 2;
+      }
+      inputs = name == "battery" ? cli::CompareInputs::battery : cli::CompareInputs::realistic;
     } else if (activation_from_name(arg)) {
       names.push_back(activation_name(*activation_from_name(arg)));
     } else {
@@ -200,7 +210,7 @@ int compare(int argc, char** argv) {
       return 2;
     }
   }
-  return cli::compare(names, sizes, dtype);
+  return cli::compare(names, sizes, dtype, inputs);
 }
 
 }  // namespace

@@ -148,6 +148,14 @@ HostBuffer battery(Activation activation, const ActivationParams& params, DType 
   return HostBuffer(dtype, values);
 }
 
+HostBuffer uniform(DType dtype, std::int64_t count, double limit, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> values_in(-limit, limit);
+  std::vector<double> values(static_cast<std::size_t>(count));
+  for (double& v : values) v = values_in(rng);
+  return HostBuffer(dtype, values);
+}
+
 HostBuffer gradients(DType dtype, std::int64_t count, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> uniform(-2.0, 2.0);

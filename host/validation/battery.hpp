@@ -50,6 +50,15 @@ std::vector<double> kink_values(Activation activation, const ActivationParams& p
 HostBuffer battery(Activation activation, const ActivationParams& params, DType dtype, std::int64_t random_count,
                    bool exhaustive, std::uint64_t seed = 0x5eed);
 
+/// The realistic inputs that actk-bench and actk compare time (the battery's special values take
+/// slow paths that training data rarely does): x uniform on [-kRealisticX, kRealisticX], which
+/// reaches every branch of every activation, and dy uniform on [-kRealisticDy, kRealisticDy].
+inline constexpr float kRealisticX = 8.0f;
+inline constexpr float kRealisticDy = 2.0f;
+
+/// `count` seeded values uniform on [-limit, limit], rounded to `dtype`.
+HostBuffer uniform(DType dtype, std::int64_t count, double limit, std::uint64_t seed);
+
 /// Upstream gradients for a battery of `count` elements: seeded values in [-2, 2] with a few
 /// exact ones and zeros.
 HostBuffer gradients(DType dtype, std::int64_t count, std::uint64_t seed = 0x6a7d);
