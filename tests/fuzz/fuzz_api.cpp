@@ -1026,13 +1026,15 @@ void fuzz_gated(Input& in, bool backward) {
     gated_backward(activation, {g.data(), t, r, c, c}, {u.data(), t, r, c, c}, {dy.data(), t, r, c, c},
                    {dgate.data(), t, r, c, c}, {dup.data(), t, r, c, c}, reference);
   });
-  // The absolute floor scales with each gradient's upstream factor, as in the tests: dy * up for
-  // dgate, dy for dup.
+  // The absolute floor scales with each gradient's upstream factor, as in the tests: dy * up' for
+  // dgate (up' = clamp(up, -limit, limit) + 1 for the entries that read limit, else up), dy for dup.
+  const bool clamped = info(activation).uses(Param::limit);
+  const double limit = params_for_compute(call.options.params, t).limit;
   std::vector<double> upstream(n);
   std::vector<bool> gate_lenient(n), up_lenient(n);
   for (std::int64_t i = 0; i < n; ++i) {
     const double dyi = value_at(t, dy.data(), i), upi = value_at(t, u.data(), i);
-    upstream[i] = dyi * upi;
+    upstream[i] = dyi * (clamped ? std::clamp(upi, -limit, limit) + 1 : upi);
     up_lenient[i] = !std::isfinite(dyi) || (acc && !std::isfinite(value_at(t, dup_old.data(), i)));
     gate_lenient[i] = !std::isfinite(dyi) || !std::isfinite(upi) || (acc && !std::isfinite(value_at(t, dgate_old.data(), i)));
   }
