@@ -1,4 +1,5 @@
-// The 16-bit storage types: conversions checked against a brute-force nearest-value search.
+// The 16-bit storage types: conversions checked against a brute-force nearest-value search; the
+// validation engine's bit-for-bit comparison.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "actk/actk.hpp"
+#include "host/validation/compare.hpp"
 
 namespace actk {
 namespace {
@@ -117,6 +119,21 @@ TEST(DType, NamesAndSizes) {
   ConstTensorView view(values, 3);
   EXPECT_EQ(view.dtype, DType::f32);
   EXPECT_EQ(view.bytes(), 12u);
+}
+
+TEST(Validation, CompareBitsCountsEveryDifferenceButNaNPayloads) {
+  // The cross-backend check of `actk validate` and the GPU tests: +0 and -0 differ, a NaN
+  // matches any NaN, one ulp is a failure.
+  const float got[] = {1.0f, -0.0f, std::nanf("1"), std::nextafter(2.0f, 3.0f), INFINITY};
+  const float want[] = {1.0f, 0.0f, -std::nanf("2"), 2.0f, INFINITY};
+  const validation::Comparison c = validation::compare_bits(DType::f32, got, want, 5);
+  EXPECT_EQ(c.checked, 5);
+  EXPECT_EQ(c.failures, 2);
+  EXPECT_EQ(c.worst_index, 1);
+  EXPECT_EQ(c.max_ulp, 1.0);
+  EXPECT_TRUE(validation::compare_bits(DType::f32, got, got, 5).passed());
+  const Half nan_a{0x7e01}, nan_b{0xfe00};
+  EXPECT_TRUE(validation::compare_bits(DType::f16, &nan_a, &nan_b, 1).passed());
 }
 
 }  // namespace

@@ -130,6 +130,24 @@ Comparison compare(DType dtype, const void* got, const void* want, const void* d
   return result;
 }
 
+Comparison compare_bits(DType dtype, const void* got, const void* want, std::int64_t count) {
+  Comparison result;
+  result.checked = count;
+  const std::size_t size = dtype_size(dtype);
+  const auto* got_bytes = static_cast<const unsigned char*>(got);
+  const auto* want_bytes = static_cast<const unsigned char*>(want);
+  for (std::int64_t i = 0; i < count; ++i) {
+    if (std::memcmp(got_bytes + i * size, want_bytes + i * size, size) == 0) continue;
+    const double g = element_as_double(dtype, got, i), w = element_as_double(dtype, want, i);
+    if (std::isnan(g) && std::isnan(w)) continue;
+    if (std::isnan(g) != std::isnan(w) || std::isinf(g) || std::isinf(w)) ++result.nonfinite_mismatches;
+    result.max_ulp = std::fmax(result.max_ulp, ulp_distance(dtype, got_bytes + i * size, want_bytes + i * size));
+    if (!std::isnan(g) && !std::isnan(w)) result.max_abs = std::fmax(result.max_abs, std::fabs(g - w));
+    if (result.failures++ == 0) result.worst_index = i;
+  }
+  return result;
+}
+
 namespace {
 
 // compare_sums with the absolute floor of sum i given by floor_of(i).

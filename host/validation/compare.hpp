@@ -51,6 +51,11 @@ struct Comparison {
 Comparison compare(DType dtype, const void* got, const void* want, const void* dy, std::int64_t count,
                    Tolerance tol);
 
+/// Bit for bit: every element of `got` whose bytes differ from `want`'s fails, except where both
+/// are NaN (payload and sign aside); +0 and -0 differ. max_ulp and max_abs describe the
+/// differing elements. The cross-backend check of the types every backend computes alike.
+Comparison compare_bits(DType dtype, const void* got, const void* want, std::int64_t count);
+
 /// Compares sums (dweight, dbias) against the reference's: within 4 ulp, plus 8 eps * sum_abs[i]
 /// (eps of the compute type, sum_abs the sum of the terms' magnitudes), plus the backward passes'
 /// absolute floor once per term (`terms` per sum): each term carries its own error, whatever the

@@ -7,6 +7,8 @@
 #include <memory>
 #include <ostream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "host/validation/battery.hpp"
 #include "host/validation/golden.hpp"
@@ -209,6 +211,10 @@ Report run_suite(const SuiteOptions& options,
       const HostBuffer& input = pass == Pass::backward_from_output ? forward_ref.y : x;
       Outputs want{HostBuffer(g.dtype, 0), HostBuffer(g.dtype, 0)};
       bool have_want = false;
+      // The cpu backend's outputs at each offset, for cuda's bit-for-bit row (every type but f64
+      // computes the same math on both: README.md, "One math source").
+      std::vector<Outputs> cpu_got;
+      const bool same_bits = g.dtype != DType::f64;
       for (Backend backend : backends) {
         if (!filter_matches(options.filter, g.activation, g.dtype, pass_name(pass), backend)) continue;
         if (backend == Backend::reference) {
@@ -221,8 +227,21 @@ Report run_suite(const SuiteOptions& options,
         }
         Row row{g.activation, g.dtype, pass_name(pass), backend, "reference", {}, {}, {}};
         // Aligned, then shifted by one element: misaligned pointers and an odd length.
+        Row bits{g.activation, g.dtype, pass_name(pass), backend, "cpu: bits", {}, {0, 0}, {}};
+        const bool check_bits = same_bits && backend == Backend::cuda && !cpu_got.empty();
         for (std::int64_t offset : {std::int64_t{0}, std::int64_t{1}}) {
           const Outputs got = run_on(backend, g.activation, pass, input, dy, params, offset);
+          if (same_bits && backend == Backend::cpu) cpu_got.push_back(got);
+          if (check_bits) {
+            const Outputs& cpu = cpu_got[static_cast<std::size_t>(offset)];
+            for (const auto& [out, host] : {std::pair{&got.y, &cpu.y}, std::pair{&got.dx, &cpu.dx}}) {
+              const Comparison c = compare_bits(g.dtype, out->data(), host->data(), out->count());
+              if (c.failures > 0 && bits.worst.empty()) {
+                bits.worst = describe_element(g.dtype, input.data(), out->data(), host->data(), c.worst_index);
+              }
+              merge(bits.result, c);
+            }
+          }
           Tolerance tol{};
           Comparison c = compare_outputs(got, want, dy, offset, g.activation, g.dtype, pass, backend, &tol);
           row.tolerance = tol;
@@ -234,6 +253,7 @@ Report run_suite(const SuiteOptions& options,
           merge(row.result, c);
         }
         report.rows.push_back(row);
+        if (check_bits) report.rows.push_back(bits);
       }
     }
   }

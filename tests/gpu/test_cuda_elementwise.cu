@@ -1,8 +1,8 @@
 // The CUDA backend against the reference backend (label `gpu`): every elementwise activation,
 // pass and dtype within validation::tolerance, on every f16 and bf16 input and on 2^22 random f32
-// inputs plus the special values; sizes around the vector width, misaligned pointers, in-place
-// calls, accumulation, CUDA graph capture, several streams at once, and the errors specific to
-// the cuda backend. Without a device every test reports itself skipped, by name.
+// inputs plus the special values, and bit for bit the cpu backend's results in f32/f16/bf16;
+// sizes around the vector width, misaligned pointers, in-place calls, accumulation, CUDA graph
+// capture, several streams at once, and the errors specific to the cuda backend. Without a device every test reports itself skipped, by name.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -88,6 +89,22 @@ void expect_matches(const Case& c, const HostBuffer& input, const HostBuffer& dy
   }
 }
 
+// f32, f16 and bf16: the kernels give the cpu backend's bits (one math source; NaN payloads
+// aside), so the host's exhaustive bit-identity tests prove what the device computes.
+void expect_cpu_bits(const Case& c, const HostBuffer& input, const HostBuffer& dy, const PassResult& got,
+                     Options options, const HostBuffer* dx_init = nullptr) {
+  if (c.dtype == DType::f64) return;
+  options.backend = Backend::cpu;
+  const PassResult host = testing::run_pass(c.activation, c.pass, input, dy, options, dx_init);
+  for (const auto& [name, out, want] : {std::tuple{"y", &got.y, &host.y}, std::tuple{"dx", &got.dx, &host.dx}}) {
+    const validation::Comparison bits = validation::compare_bits(c.dtype, out->data(), want->data(), out->count());
+    EXPECT_EQ(bits.failures, 0) << name << " differs from cpu's bits in " << bits.failures << " elements, first "
+                                << (bits.worst_index < 0 ? std::string()
+                                                         : validation::describe_element(c.dtype, input.data(), out->data(),
+                                                                                        want->data(), bits.worst_index));
+  }
+}
+
 class Accuracy : public CudaTestWithParam<Case> {};
 
 TEST_P(Accuracy, MatchesReference) {
@@ -98,6 +115,7 @@ TEST_P(Accuracy, MatchesReference) {
   const PassResult want = testing::run_pass(c.activation, c.pass, input, dy, reference_options());
   const PassResult got = testing::run_pass_on_device(c.activation, c.pass, input, dy, Options{});
   expect_matches(c, input, dy, got, want);
+  expect_cpu_bits(c, input, dy, got, Options{});
 
   // forward_backward is bit-identical to the two separate passes on the same backend.
   if (c.pass == Pass::forward_backward) {
@@ -128,6 +146,7 @@ TEST_P(Accumulate, AddsToGradient) {
   options.backend = Backend::cuda;
   const PassResult got = testing::run_pass_on_device(c.activation, c.pass, input, dy, options, &dx_init);
   expect_matches(c, input, dy, got, want);
+  expect_cpu_bits(c, input, dy, got, options, &dx_init);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backward, Accumulate, ::testing::ValuesIn(cases(Pass::backward)), case_name);
