@@ -295,7 +295,7 @@ void register_structured_benchmarks() {
   ops.push_back({Op::prelu_backward, Activation::prelu});
   for (Backend backend : backends) {
     for (const auto& [op, activation] : ops) {
-      for (int log2 = 20; log2 <= 24; log2 += 2) {
+      for (int log2 = 20; log2 <= 26; log2 += 2) {  // 2^26: past the L3, which holds 2^24 arrays here
         const std::int64_t n = std::int64_t{1} << log2;
         const std::string name = std::string(op_pass(op)) + "/" + activation_name(activation) + "/f32/" +
                                  backend_name(backend) + "/" + std::to_string(n);
