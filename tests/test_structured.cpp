@@ -541,28 +541,35 @@ TEST_P(Structured, BiasFusionMatchesTheReferenceForEveryActivation) {
 }
 
 TEST_P(Structured, BiasBackwardInPlaceWhereATermPassesTheRange) {
-  // The fuzzer's finding: relu_squared's f'(z) = 2z past the range (z near the top) with dx over
-  // dy (in place): the cpu backend read dy again after writing dx over it, so the wider slow path
-  // saw the new dx, giving NaN for dx = 0 + 0 * 2z (the reference's 0) and the rounded infinite
+  // The fuzzer's findings: relu_squared's f'(z) = 2z past the range (z near the top) in place.
+  // With dx over dy the cpu backend read dy again after writing dx over it; with dx over x it
+  // formed z again from x after writing dx over it. Either way the wider slow path saw the new dx:
+  // NaN for dx = 0 + 0 * 2z (the reference's 0, or x when accumulating) and the rounded infinite
   // term in the sums.
   const bool f64 = dtype() == DType::f64;
   const double top = dtype() == DType::f16 ? 6e4 : f64 ? 1e308 : 3e38;
   const std::int64_t channels = 3, rows = 4, n = rows * channels;
-  const HostBuffer x(dtype(), {1e-39, 0.5, -1, 1e-40, 2, 0.25, 0, -3, 1, 1e-39, 0.5, 4});
-  const HostBuffer b(dtype(), {top, 0.5 * top, -0.5});
+  const std::vector<double> small = {1e-39, 0.5, -1, 1e-40, 2, 0.25, 0, -3, 1, 1e-39, 0.5, 4};
+  std::vector<double> near_top(small.size());  // the same z with the top in x, not in the bias
+  for (std::size_t i = 0; i < small.size(); ++i) near_top[i] = small[i] + (i % 3 == 0 ? top : i % 3 == 1 ? 0.5 * top : 0);
   const HostBuffer dy(dtype(), {0, 0.25, -0.5, 0.25, 0, 1, -0.5, -0.25, 2, 0, 0.125, -1});
-  for (const bool accumulate : {false, true}) {
-    Options options = on(backend()), reference = on(Backend::reference);
-    options.accumulate = reference.accumulate = accumulate;
-    HostBuffer grad = dy, db(dtype(), std::vector<double>(channels, 0.0));  // dx over dy
-    HostBuffer dx_ref = dy, db_ref = db;
-    backward_bias(Activation::relu_squared, x.view(), b.view(), grad.view(), grad.view(), db.view(), options);
-    backward_bias(Activation::relu_squared, x.view(), b.view(), dy.view(), dx_ref.view(), db_ref.view(), reference);
-    const std::string what = accumulate ? "accumulate" : "overwrite";
-    expect_agree(grad, dx_ref, &dy, Activation::relu_squared, Pass::backward, backend(), what + " dx");
-    std::vector<double> sum_abs(static_cast<std::size_t>(channels), 0.0);
-    for (std::int64_t i = 0; i < n; ++i) sum_abs[i % channels] += std::fabs(dx_ref.at(i));
-    expect_sums_agree(db, db_ref, sum_abs, rows, what + " dbias");
+  for (const bool over_dy : {true, false}) {
+    const HostBuffer x(dtype(), over_dy ? small : near_top);
+    const HostBuffer b(dtype(), over_dy ? std::vector<double>{top, 0.5 * top, -0.5} : std::vector<double>{0, 0, -0.5});
+    for (const bool accumulate : {false, true}) {
+      Options options = on(backend()), reference = on(Backend::reference);
+      options.accumulate = reference.accumulate = accumulate;
+      HostBuffer grad = over_dy ? dy : x, db(dtype(), std::vector<double>(channels, 0.0));
+      HostBuffer dx_ref = grad, db_ref = db;
+      backward_bias(Activation::relu_squared, (over_dy ? x : grad).view(), b.view(), (over_dy ? grad : dy).view(), grad.view(),
+                    db.view(), options);
+      backward_bias(Activation::relu_squared, x.view(), b.view(), dy.view(), dx_ref.view(), db_ref.view(), reference);
+      const std::string what = std::string(over_dy ? "dx over dy, " : "dx over x, ") + (accumulate ? "accumulate" : "overwrite");
+      expect_agree(grad, dx_ref, &dy, Activation::relu_squared, Pass::backward, backend(), what + " dx");
+      std::vector<double> sum_abs(static_cast<std::size_t>(channels), 0.0);
+      for (std::int64_t i = 0; i < n; ++i) sum_abs[i % channels] += std::fabs(dx_ref.at(i));
+      expect_sums_agree(db, db_ref, sum_abs, rows, what + " dbias");
+    }
   }
 }
 

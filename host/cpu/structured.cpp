@@ -521,15 +521,14 @@ void bias(const BiasCall& call) {
   // accumulating, the kernel gives f'(z) (dy = 1) and dx + dy f'(z) rounds once (add_product).
   const C largest = largest_finite<T>();
   auto backward_run = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, double* partial, std::int64_t first) {
-    C z[kBiasChunk], upstream[kBiasChunk], gradient[kBiasChunk];
+    // z stays intact for the overflow paths: dx may be x, and they run after dx is written.
+    C z[kBiasChunk], upstream[kBiasChunk], gradient[kBiasChunk], derivative[kBiasChunk];
     double term[kBiasChunk];  // the wide terms of the overflow path below
     const std::int64_t next = std::min(n, call.rows * channels - (e0 + n));
     prefetch(x + e0 + n, next);
     prefetch(dy + e0 + n, next);
     load_z(e0, c0, n, z);
-    // The overflow paths below: z of element i again (the accumulating path reuses z's buffer),
-    // and dy f'(z) in the slow paths' wider type.
-    auto z_at = [&](std::int64_t i) { return widen(x[e0 + i]) + widen(b[(c0 + i) % channels]); };
+    // dy f'(z) in the overflow paths' wider type.
     auto wide_term = [&](C zi, C gi) {
       return static_cast<SlowType<C>>(gi) * reference_at(call.activation, call.params, zi, true);
     };
@@ -545,7 +544,6 @@ void bias(const BiasCall& call) {
       for (std::int64_t i = 0; i < n; ++i) upstream[i] = widen(dy[e0 + i]);
     }
     if (call.accumulate) {
-      C* derivative = z;  // z is not needed after the kernel has read it
       std::fill(gradient, gradient + n, C(1));
       run_activation<C>(call.activation, call.params, Pass::backward, z, gradient, nullptr, derivative, n);
       for (std::int64_t i = 0; i < n; ++i) {
@@ -554,8 +552,7 @@ void bias(const BiasCall& call) {
         dx[e0 + i] = narrow<T>(add_product(old, g[i], derivative[i]));
         // f'(z) itself past the range (relu_squared's 2z): dy f'(z) + old, formed wider.
         if (!(std::fabs(derivative[i]) <= largest) && std::isfinite(g[i]) && std::isfinite(old)) {
-          const C zi = z_at(i);
-          if (std::isfinite(zi)) dx[e0 + i] = narrow<T>(static_cast<C>(wide_term(zi, g[i]) + static_cast<SlowType<C>>(old)));
+          if (std::isfinite(z[i])) dx[e0 + i] = narrow<T>(static_cast<C>(wide_term(z[i], g[i]) + static_cast<SlowType<C>>(old)));
         }
       }
     } else {
@@ -569,9 +566,8 @@ void bias(const BiasCall& call) {
     if (overflow) {
       for (std::int64_t i = 0; i < n; ++i) {
         term[i] = std::numeric_limits<double>::quiet_NaN();
-        const C zi = z_at(i);
-        if (std::fabs(gradient[i]) <= largest || !std::isfinite(zi) || !std::isfinite(g[i])) continue;
-        term[i] = static_cast<double>(wide_term(zi, g[i]) * kTermScale<T>);
+        if (std::fabs(gradient[i]) <= largest || !std::isfinite(z[i]) || !std::isfinite(g[i])) continue;
+        term[i] = static_cast<double>(wide_term(z[i], g[i]) * kTermScale<T>);
       }
     }
     for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
