@@ -409,6 +409,39 @@ TEST_P(CpuSoftplusSmallBeta, MatchesReference) {
   }
 }
 
+// softplus with a huge beta under a huge threshold (a fuzz finding: beta = 1.5 2^89, threshold
+// 2^181, x = 1.7e22): beta x overflows f32 below the threshold, and the result is x, not
+// infinity. A negative beta overflows at large negative x. Forward and backward, every ISA.
+TEST_P(CpuSoftplusSmallBeta, HugeBetaBelowAHugeThreshold) {
+  ACTK_SKIP_UNLESS_SUPPORTED(GetParam());
+  const IsaScope scope(GetParam());
+  for (const double beta : {0x1.833bf003f00ffp+89, -0x1p+100}) {
+    ActivationParams params;
+    params.beta = beta;
+    params.threshold = 0x1.b4b4b3cb40cffp+181;
+    for (const DType dtype : {DType::f32, DType::f16, DType::bf16}) {
+      const HostBuffer x = validation::battery(Activation::softplus, params, dtype, 1 << 12, dtype != DType::f32);
+      const HostBuffer dy = validation::gradients(dtype, x.count());
+      for (const Pass pass : {Pass::forward, Pass::backward}) {
+        HostBuffer got(dtype, x.count()), want(dtype, x.count());
+        for (const Backend backend : {Backend::cpu, Backend::reference}) {
+          Options options = on(backend);
+          options.params = params;
+          HostBuffer& out = backend == Backend::cpu ? got : want;
+          if (pass == Pass::forward) forward(Activation::softplus, x.view(), out.view(), options);
+          else backward(Activation::softplus, x.view(), dy.view(), out.view(), options);
+        }
+        const validation::Comparison c =
+            validation::compare(dtype, got.data(), want.data(), pass == Pass::forward ? nullptr : dy.data(), x.count(),
+                                validation::tolerance(Activation::softplus, dtype, pass, Backend::cpu));
+        EXPECT_TRUE(c.passed()) << "beta " << beta << " " << dtype_name(dtype) << " " << pass_name(pass) << ": "
+                                << c.failures << " outside; first: "
+                                << validation::describe_element(dtype, x.data(), got.data(), want.data(), c.worst_index);
+      }
+    }
+  }
+}
+
 // softplus's threshold test where beta x is below the smallest subnormal (a fuzz finding: beta =
 // 2^-127, threshold 0, x = 2^-95): the exact product is positive, so the result is x, not
 // log(2) / beta = 1.2e38. Forward and backward, every instruction set.

@@ -234,6 +234,9 @@ struct Softplus {
       const V magnitude = ldexp(scaled.p, scaled.k);
       result = select(less(bx, splat(-87.0f)), negative_beta_ ? neg(magnitude) : magnitude, result);
     }
+    // beta x past the range from a finite x (a huge beta above a huge threshold): the result is x
+    // to within log(2) / |beta|, far below x's ulp.
+    result = select(equal(bx, infinity()), x, result);
     return select(linear(x, bx), x, result);
   }
   // sigma(beta x), rounded once where it is subnormal (beta x < -87).
