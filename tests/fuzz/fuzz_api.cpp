@@ -391,6 +391,12 @@ struct Call {
     std::snprintf(head, sizeof head, " [%s %s %s accumulate=%d", name, is_dtype(t) ? dtype_name(t) : "dtype-4",
                   backend_name(options.backend), options.accumulate);
     std::string text = std::string(head) + shape;
+    // The parameters, %a: the exact values a finding needs to be replayed by hand.
+    for (Param p : kAllParams) {
+      char value[64];
+      std::snprintf(value, sizeof value, " %s=%a", param_name(p), param_value(options.params, p));
+      text += value;
+    }
     for (int i = 0; i < note_count; ++i) {
       const Note& v = notes[i];
       text += std::string(" ") + v.name + "@" + std::to_string(v.offset) + "#" + std::to_string(v.count);
