@@ -86,6 +86,15 @@ void run_pass(Activation a, Pass pass, const Options& options, const void* x, co
   }
 }
 
+// The reference's options for a recomputation in f64 of a call on data of type t: the parameters
+// as the call computes with them (rounded once to f32 for f32, f16 and bf16), so that the f64 call
+// judges and uses the same values (a min_val of 3e-303 over a max_val of -2e-156 is 0 over -0 in
+// f32, valid there, and invalid as two doubles).
+Options widened(Options reference, DType t) {
+  reference.params = params_for_compute(reference.params, t);
+  return reference;
+}
+
 // ---- the elementwise passes ---------------------------------------------------------------------
 
 int fuzz_elementwise(const std::uint8_t* data, std::size_t size) {
@@ -168,7 +177,7 @@ int fuzz_elementwise(const std::uint8_t* data, std::size_t size) {
       std::vector<double> y_wide(static_cast<std::size_t>(n)), g(static_cast<std::size_t>(n));
       for (std::int64_t i = 0; i < n; ++i) y_wide[i] = validation::element_as_double(t, x.data(), i);
       const std::vector<double> ones(static_cast<std::size_t>(n), 1.0);
-      backward_from_output(activation, {y_wide.data(), n}, {ones.data(), n}, {g.data(), n}, reference);
+      backward_from_output(activation, {y_wide.data(), n}, {ones.data(), n}, {g.data(), n}, widened(reference, t));
       const double compute_max = t == DType::f64 ? 1.7976931348623157e308 : 3.4028234663852886e38;
       for (std::int64_t i = 0; i < n; ++i) overflowing[i] = !(std::fabs(g[i]) <= compute_max / 2);
     }
@@ -1121,7 +1130,8 @@ void fuzz_bias(Input& in, bool backward) {
   }
   if (count > 0) {
     run_reference(call, [&] {
-      actk::backward(activation, {z.data(), count}, {upstream.data(), count}, {terms.data(), count}, reference);
+      actk::backward(activation, {z.data(), count}, {upstream.data(), count}, {terms.data(), count},
+                     widened(reference, t));
     });
   }
   // dbias sums dx's elements: each carries the backward pass's absolute floor, which compare()
