@@ -1137,8 +1137,10 @@ void fuzz_bias(Input& in, bool backward) {
   // dbias sums dx's elements: each carries the backward pass's absolute floor, which compare()
   // scales by max(1, |dy|) (an f' off by 1e-36 where it is 0 is within the contract, and dy = 2^127
   // makes that term 1e2): so does the sum's floor, term by term.
-  // A term past double's range (f64's relu_squared, 2z) leaves sum|terms| unknown here; the sum's
-  // own magnitude bounds it from below, and the backends' wider sums are judged against that.
+  // A term past double's range (f64 data: relu_squared's 2z, or a scale above 1, times a dy near
+  // the top) leaves sum|terms| past it too: those channels are judged 2^64 times smaller, with the
+  // terms recomputed from dy * 2^-64, where the sums, the terms and the bound all fit (the scaling
+  // is exact there; the backends scale their f64 sums the same way, math::kSumTermScale).
   std::vector<bool> lenient(count), sum_lenient(c), term_past_double(c);
   std::vector<double> sum_abs(c, 0.0), floor_terms(c, 0.0);
   for (std::int64_t i = 0; i < count; ++i) {
@@ -1150,8 +1152,41 @@ void fuzz_bias(Input& in, bool backward) {
   }
   for (std::int64_t j = 0; j < c; ++j) {
     if (acc && !std::isfinite(value_at(t, dbias_old.data(), j))) sum_lenient[j] = true;
-    const double want = value_at(t, dbias.data(), j) - (acc ? value_at(t, dbias_old.data(), j) : 0.0);
-    if (term_past_double[j] && std::isfinite(want)) sum_abs[j] = std::fmax(sum_abs[j], std::fabs(want));
+  }
+  if (std::find(term_past_double.begin(), term_past_double.end(), true) != term_past_double.end()) {
+    constexpr double kScale = 0x1p-64;
+    std::vector<double> scaled_upstream(count), scaled_terms(count), scaled_abs(c, 0.0), scaled_floor(c, 0.0);
+    for (std::int64_t i = 0; i < count; ++i) scaled_upstream[i] = upstream[i] * kScale;
+    run_reference(call, [&] {
+      actk::backward(activation, {z.data(), count}, {scaled_upstream.data(), count}, {scaled_terms.data(), count},
+                     widened(reference, t));
+    });
+    std::vector<bool> scaled_lenient(c);
+    for (std::int64_t j = 0; j < c; ++j) scaled_lenient[j] = acc && !std::isfinite(value_at(t, dbias_old.data(), j));
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (std::isfinite(scaled_terms[i])) {
+        scaled_abs[i % c] += std::fabs(scaled_terms[i]);
+      } else {
+        scaled_lenient[i % c] = true;  // an infinite or NaN input: any non-finite sum is right
+      }
+    }
+    const std::vector<std::uint8_t> current = arena.current(p[4], c * e);
+    const std::uint8_t* got = current.data();
+    for (std::int64_t j = 0; j < c; ++j) {
+      if (!term_past_double[j] || (scaled_lenient[j] && !std::isfinite(value_at(t, got, j)))) continue;
+      const double scaled_got = value_at(t, got, j) * kScale, scaled_want = value_at(t, dbias.data(), j) * kScale;
+      const validation::Comparison one = validation::compare_sums(
+          t, &scaled_got, &scaled_want, std::vector<double>{scaled_abs[j]}, 1, std::vector<double>{floor_terms[j] * kScale});
+      if (!one.passed()) {
+        char what[320];
+        std::snprintf(what, sizeof what, "dbias[%lld], a term past double's range: got=%.17g want=%.17g "
+                      "sum|terms|=%.17g * 2^64", static_cast<long long>(j), value_at(t, got, j),
+                      value_at(t, dbias.data(), j), scaled_abs[j]);
+        finding("a sum differs from the reference", (what + call.describe()).c_str());
+      }
+      sum_lenient[j] = true;  // judged here; the unscaled check below takes its bits as right
+      std::memcpy(dbias.data() + j * e, got + j * e, e);
+    }
   }
   check_output(call, "dx", activation, Pass::backward, x.data(), arena.current(p[3], count * e), dx, dy.data(), lenient,
                count);
