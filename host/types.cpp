@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "actk/types.hpp"
+#include "host/cpu/convert.hpp"
 
 namespace actk {
 namespace {
@@ -61,35 +62,10 @@ BFloat16 bfloat16_from_double(double value) noexcept {
   return BFloat16{narrow_from_double<8, 7>(value)};
 }
 
-float to_float(Half value) noexcept {
-  const std::uint32_t sign = std::uint32_t(value.bits & 0x8000u) << 16;
-  const std::uint32_t exponent = (value.bits >> 10) & 0x1fu;
-  std::uint32_t fraction = value.bits & 0x3ffu;
-  std::uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (fraction << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 127 - 15) << 23) | (fraction << 13);
-  } else if (fraction == 0) {
-    bits = sign;
-  } else {  // subnormal half: a normal float; shift the leading 1 into the implicit position
-    int e = 127 - 15 + 1;
-    while (!(fraction & 0x400u)) {
-      fraction <<= 1;
-      --e;
-    }
-    bits = sign | (std::uint32_t(e) << 23) | ((fraction & 0x3ffu) << 13);
-  }
-  float result;
-  std::memcpy(&result, &bits, sizeof result);
-  return result;
-}
+// Widening is exact: the cpu backend's inline conversions (host/cpu/convert.hpp) are the one
+// source of it.
+float to_float(Half value) noexcept { return cpu::widen_half(value); }
 
-float to_float(BFloat16 value) noexcept {
-  const std::uint32_t bits = std::uint32_t(value.bits) << 16;
-  float result;
-  std::memcpy(&result, &bits, sizeof result);
-  return result;
-}
+float to_float(BFloat16 value) noexcept { return cpu::widen_bfloat16(value); }
 
 }  // namespace actk

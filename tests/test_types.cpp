@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "actk/actk.hpp"
+#include "host/cpu/convert.hpp"
 #include "host/validation/compare.hpp"
 
 namespace actk {
@@ -99,6 +100,44 @@ TYPED_TEST(SixteenBit, RoundsToNearestEvenOnce) {
     const std::uint16_t want_signed = (v < 0 && want == 0) ? 0x8000 : want;
     ASSERT_EQ(got, want_signed) << "value " << v;
   }
+}
+
+// Widening against the format's definition, field by field: (-1)^s * 2^(e - bias) * 1.f for
+// normals, 2^(1 - bias) * 0.f for subnormals.
+TYPED_TEST(SixteenBit, WideningGivesTheValueTheFieldsDefine) {
+  constexpr bool kHalf = std::is_same_v<TypeParam, Half>;
+  constexpr int kMantBits = kHalf ? 10 : 7, kExpBits = kHalf ? 5 : 8, kBias = (1 << (kExpBits - 1)) - 1;
+  for (std::uint32_t bits = 0; bits < 65536; ++bits) {
+    const int exponent = static_cast<int>(bits >> kMantBits) & ((1 << kExpBits) - 1);
+    const double fraction = static_cast<double>(bits & ((1u << kMantBits) - 1));
+    const double sign = bits & 0x8000 ? -1.0 : 1.0;
+    const float got = to_float(from_bits<TypeParam>(static_cast<std::uint16_t>(bits)));
+    if (exponent == (1 << kExpBits) - 1) {
+      EXPECT_EQ(std::isnan(got), fraction != 0) << bits;
+      if (fraction == 0) EXPECT_EQ(got, sign * std::numeric_limits<double>::infinity()) << bits;
+      continue;
+    }
+    const double want = exponent == 0 ? sign * std::ldexp(fraction, 1 - kBias - kMantBits)
+                                      : sign * std::ldexp(fraction + std::ldexp(1.0, kMantBits), exponent - kBias - kMantBits);
+    ASSERT_EQ(got, want) << "pattern " << bits;
+    ASSERT_EQ(std::signbit(got), sign < 0) << "pattern " << bits;
+  }
+}
+
+// The cpu backend's inline narrowing (host/cpu/convert.hpp, the structured calls' loops) gives
+// half_from_double's and bfloat16_from_double's bits for f32 bit patterns: one in 61 (an odd
+// stride, so every pattern of the low bits, which decide the rounding, comes up with many
+// exponents; every pattern, a stride of 1, takes 20 s and passed when they were written).
+TYPED_TEST(SixteenBit, TheCpuLoopsNarrowFloatsAsFromDouble) {
+  constexpr std::uint64_t kStride = 61;
+  std::uint64_t differing = 0;
+  std::uint32_t first = 0;
+  for (std::uint64_t pattern = 0; pattern < (std::uint64_t{1} << 32); pattern += kStride) {
+    const float v = cpu::float_from_bits(static_cast<std::uint32_t>(pattern));
+    const std::uint16_t got = cpu::narrow<TypeParam>(v).bits, want = narrow<TypeParam>(v).bits;
+    if (got != want && differing++ == 0) first = static_cast<std::uint32_t>(pattern);
+  }
+  EXPECT_EQ(differing, 0u) << "first at f32 pattern 0x" << std::hex << first;
 }
 
 TYPED_TEST(SixteenBit, SpecialValues) {
