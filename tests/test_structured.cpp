@@ -68,6 +68,10 @@ const PreluCase kPreluCases[] = {
     {{1, 1, 1}, true},     // one element
     {{65, 2, 33}, true},   // many rows, odd inner: row blocks
     {{2, 80, 3}, true},    // many channels: channel blocks
+    // Past kGrainElements per thread: the forward's threads split a row mid-channel-run
+    // (channels last) or a channel's stretch mid-way (inner > 1).
+    {{301, 257, 1}, true},
+    {{5, 3, 9001}, true},
 };
 
 TEST_P(Structured, PreluMatchesTheReference) {
