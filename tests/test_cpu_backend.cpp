@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "host/cpu/convert.hpp"
 #include "host/cpu/cpu_kernels.hpp"
 #include "tests/support.hpp"
 
@@ -508,6 +509,58 @@ TEST(CpuIsa, SetIsaIgnoresUnsupportedSets) {
     cpu::set_isa(isa);
     EXPECT_EQ(cpu::active_isa(), cpu::isa_supported(isa) ? isa : before) << cpu::isa_name(isa);
   }
+}
+
+// The vector conversions of every supported set (the structured calls' f16/bf16 chunks) give
+// convert.hpp's values: every 16-bit pattern widened, and f32 values at every exponent narrowed
+// (a NaN to a NaN of the same sign, its payload aside), in lengths with a partial last vector and, streamed, from an
+// output that is not vector-aligned.
+template <class T>
+void expect_conversions_agree(DType dtype) {
+  std::vector<T> patterns(65536);
+  for (std::uint32_t bits = 0; bits < 65536; ++bits) patterns[bits].bits = static_cast<std::uint16_t>(bits);
+  std::vector<float> values;
+  for (std::uint64_t bits = 0; bits < (std::uint64_t{1} << 32); bits += 65521) {  // prime: all low bits
+    float v;
+    const auto b = static_cast<std::uint32_t>(bits);
+    std::memcpy(&v, &b, sizeof v);
+    values.push_back(v);
+  }
+  for (const cpu::Isa isa : cpu::kAllIsas) {
+    if (!cpu::isa_supported(isa)) continue;
+    const IsaScope scope(isa);
+    const cpu::Conversion conversion = cpu::select_conversion(dtype);
+    for (const std::int64_t skip : {0, 3}) {  // 3: odd lengths and an output off its alignment
+      std::vector<float> wide(patterns.size());
+      conversion.widen(patterns.data() + skip, wide.data(), static_cast<std::int64_t>(patterns.size()) - skip);
+      for (std::size_t i = skip; i < patterns.size(); ++i) {
+        const float want = cpu::widen(patterns[i]), got = wide[i - skip];
+        if (std::isnan(want)) {  // the f16 hardware conversion quiets a signalling NaN
+          ASSERT_TRUE(std::isnan(got) && std::signbit(got) == std::signbit(want)) << cpu::isa_name(isa) << " widens NaN " << i;
+        } else {
+          ASSERT_EQ(std::memcmp(&want, &got, sizeof got), 0) << cpu::isa_name(isa) << " widens pattern " << i;
+        }
+      }
+      for (const bool stream : {false, true}) {
+        std::vector<T> narrow(values.size() + 3);
+        conversion.narrow(values.data(), narrow.data() + skip, static_cast<std::int64_t>(values.size()), stream);
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          const T want = cpu::narrow<T>(values[i]), got = narrow[i + skip];
+          if (std::isnan(values[i])) {
+            ASSERT_TRUE(std::isnan(cpu::widen(got)) && std::signbit(cpu::widen(got)) == std::signbit(values[i]))
+                << cpu::isa_name(isa) << " narrows NaN pattern " << i;
+          } else {
+            ASSERT_EQ(got.bits, want.bits) << cpu::isa_name(isa) << " narrows " << values[i] << (stream ? ", streamed" : "");
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(CpuConversions, EverySetConvertsAsTheScalarCode) {
+  expect_conversions_agree<Half>(DType::f16);
+  expect_conversions_agree<BFloat16>(DType::bf16);
 }
 
 }  // namespace

@@ -72,6 +72,10 @@ const PreluCase kPreluCases[] = {
     // (channels last) or a channel's stretch mid-way (inner > 1).
     {{301, 257, 1}, true},
     {{5, 3, 9001}, true},
+    // f16/bf16 run through f32 copies of 1024 elements: row blocks (16 rows or more) whose rows
+    // take several copies, channels last, with one weight per channel and with a shared one.
+    {{17, 2500, 1}, true},
+    {{17, 2500, 1}, false},
 };
 
 TEST_P(Structured, PreluMatchesTheReference) {
@@ -96,6 +100,16 @@ TEST_P(Structured, PreluMatchesTheReference) {
       if (!(x.at(i) > 0)) sum_abs[c] += std::fabs(x.at(i) * dy.at(i));
     }
     expect_sums_agree(dw, dw_ref, sum_abs, n / weights, "prelu dweight");
+    // Accumulating into old dx and dweight values: each dx rounds once, each sum adds the old value.
+    Options accumulate = on(backend()), accumulate_ref = on(Backend::reference);
+    accumulate.accumulate = accumulate_ref.accumulate = true;
+    HostBuffer dx_acc = random_buffer(dtype(), n, 4), dw_acc = random_buffer(dtype(), weights, 5);
+    HostBuffer dx_acc_ref = dx_acc, dw_acc_ref = dw_acc;
+    for (std::int64_t c = 0; c < weights; ++c) sum_abs[c] += std::fabs(dw_acc.at(c));
+    prelu_backward(x.view(), w.view(), dy.view(), dx_acc.view(), dw_acc.view(), pc.shape, accumulate);
+    prelu_backward(x.view(), w.view(), dy.view(), dx_acc_ref.view(), dw_acc_ref.view(), pc.shape, accumulate_ref);
+    expect_agree(dx_acc, dx_acc_ref, &dy, Activation::leaky_relu, Pass::backward, backend(), "prelu dx, accumulating");
+    expect_sums_agree(dw_acc, dw_acc_ref, sum_abs, n / weights + 1, "prelu dweight, accumulating");
   }
 }
 

@@ -99,6 +99,18 @@ RangeKernel select_kernel(const detail::ElementwiseCall& call) noexcept {
   return kernel ? kernel : portable_kernel(call);
 }
 
+Conversion select_conversion(DType dtype) noexcept {
+  switch (active_isa()) {
+#ifdef ACTK_CPU_HAVE_AVX512
+    case Isa::avx512: return avx512_conversion(dtype);
+#endif
+#ifdef ACTK_CPU_HAVE_AVX2
+    case Isa::avx2: return avx2_conversion(dtype);
+#endif
+    default: return portable_conversion(dtype);
+  }
+}
+
 void set_isa(Isa isa) noexcept {
   if (isa_supported(isa)) current_isa() = isa;
 }

@@ -47,6 +47,23 @@ RangeKernel avx512_kernel(const detail::ElementwiseCall& call) noexcept;
 /// The kernel the active instruction set has for `call` (the portable one where it has none).
 RangeKernel select_kernel(const detail::ElementwiseCall& call) noexcept;
 
+/// Conversions of n contiguous values between a 16-bit storage type (f16 or bf16) and f32, for the
+/// structured calls' compute-type chunks (structured.cpp): widening is exact, narrowing rounds to
+/// nearest even once, with convert.hpp's values (NaN stays a NaN; its payload may differ). With
+/// `stream`, the narrowed values are written around the caches.
+struct Conversion {
+  void (*widen)(const void* in, float* out, std::int64_t n);
+  void (*narrow)(const float* in, void* out, std::int64_t n, bool stream);
+};
+
+/// The conversions of one instruction set for `dtype` (f16 or bf16), as the kernels above.
+Conversion portable_conversion(DType dtype) noexcept;
+Conversion avx2_conversion(DType dtype) noexcept;
+Conversion avx512_conversion(DType dtype) noexcept;
+
+/// The conversions of the active instruction set (f16 or bf16).
+Conversion select_conversion(DType dtype) noexcept;
+
 /// Elements per thread below which a call does not start another thread: the OpenMP fork/join
 /// (a few microseconds) costs about what one core needs for this many elements of the cheapest
 /// activation.

@@ -8,4 +8,6 @@ namespace actk::cpu {
 
 RangeKernel avx2_kernel(const detail::ElementwiseCall& call) noexcept { return avx2::kernel(call); }
 
+Conversion avx2_conversion(DType dtype) noexcept { return avx2::conversion(dtype); }
+
 }  // namespace actk::cpu

@@ -9,4 +9,6 @@ namespace actk::cpu {
 
 RangeKernel avx512_kernel(const detail::ElementwiseCall& call) noexcept { return avx512::kernel(call); }
 
+Conversion avx512_conversion(DType dtype) noexcept { return avx512::conversion(dtype); }
+
 }  // namespace actk::cpu

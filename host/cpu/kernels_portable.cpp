@@ -53,7 +53,24 @@ RangeKernel pick_dtype(const detail::ElementwiseCall& call) {
   return nullptr;
 }
 
+template <class T>
+void widen_range(const void* in, float* out, std::int64_t n) {
+  const T* values = static_cast<const T*>(in);
+  for (std::int64_t i = 0; i < n; ++i) out[i] = widen(values[i]);
+}
+
+template <class T>
+void narrow_range(const float* in, void* out, std::int64_t n, bool /*stream: plain stores here*/) {
+  T* values = static_cast<T*>(out);
+  for (std::int64_t i = 0; i < n; ++i) values[i] = narrow<T>(in[i]);
+}
+
 }  // namespace
+
+Conversion portable_conversion(DType dtype) noexcept {
+  if (dtype == DType::f16) return {&widen_range<Half>, &narrow_range<Half>};
+  return {&widen_range<BFloat16>, &narrow_range<BFloat16>};
+}
 
 RangeKernel portable_kernel(const detail::ElementwiseCall& call) noexcept {
   switch (call.activation) {

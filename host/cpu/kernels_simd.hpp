@@ -5,6 +5,8 @@
 // the CPU.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -185,7 +187,52 @@ RangeKernel pick_dtype(const detail::ElementwiseCall& call) {
   return nullptr;
 }
 
+// The conversions (cpu::Conversion): whole vectors, then the last 1..kLanes-1 values through the
+// same vector code on a zero-padded copy.
+template <class T>
+void widen_range(const void* in, float* out, std::int64_t n) {
+  const T* values = static_cast<const T*>(in);
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) store<false>(out + i, load(values + i));
+  if (i < n) {
+    T padded[kLanes] = {};
+    float wide[kLanes];
+    std::memcpy(padded, values + i, static_cast<std::size_t>(n - i) * sizeof(T));
+    store<false>(wide, load(padded));
+    std::memcpy(out + i, wide, static_cast<std::size_t>(n - i) * sizeof(float));
+  }
+}
+
+template <class T>
+void narrow_range(const float* in, void* out, std::int64_t n, bool stream) {
+  T* values = static_cast<T*>(out);
+  constexpr std::size_t kVectorBytes = kLanes * sizeof(T);
+  auto partial = [&](std::int64_t i, std::int64_t count) {
+    float padded[kLanes] = {};
+    T narrowed[kLanes];
+    std::memcpy(padded, in + i, static_cast<std::size_t>(count) * sizeof(float));
+    store<false>(narrowed, load(padded));
+    std::memcpy(values + i, narrowed, static_cast<std::size_t>(count) * sizeof(T));
+  };
+  std::int64_t i = 0;
+  const auto misalignment = reinterpret_cast<std::uintptr_t>(values) % kVectorBytes;
+  if (stream && misalignment % sizeof(T) == 0) {  // a non-temporal vector store must be aligned
+    const auto head = std::min<std::int64_t>(n, static_cast<std::int64_t>((kVectorBytes - misalignment) % kVectorBytes / sizeof(T)));
+    if (head > 0) partial(0, head);
+    for (i = head; i + kLanes <= n; i += kLanes) store<true>(values + i, load(in + i));
+    stream_fence();
+  }
+  for (; i + kLanes <= n; i += kLanes) store<false>(values + i, load(in + i));
+  if (i < n) partial(i, n - i);
+}
+
 }  // namespace
+
+/// This instruction set's conversions for f16 or bf16.
+Conversion conversion(DType dtype) noexcept {
+  if (dtype == DType::f16) return {&widen_range<Half>, &narrow_range<Half>};
+  return {&widen_range<BFloat16>, &narrow_range<BFloat16>};
+}
 
 /// The kernel of this instruction set for `call`, or nullptr (f64, the structured entries).
 RangeKernel kernel(const detail::ElementwiseCall& call) noexcept {

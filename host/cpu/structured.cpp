@@ -148,16 +148,24 @@ void prefetch(const T* p, std::int64_t n) {
   for (std::int64_t b = 0; b < n * static_cast<std::int64_t>(sizeof(T)); b += 64) __builtin_prefetch(bytes + b);
 }
 
+// n values of a chunk in the compute type: f16 and bf16 with the active instruction set's vector
+// conversions.
+template <class T>
+void widen_chunk(const T* in, Compute<T>* out, std::int64_t n) {
+  if constexpr (std::is_same_v<T, Compute<T>>) {
+    std::copy(in, in + n, out);
+  } else {
+    cpu::select_conversion(dtype_of<T>::value).widen(in, out, n);
+  }
+}
+
 // Writes n compute-type values of a chunk to `out` as T.
 template <class T, class C>
 void write_chunk(T* out, const C* values, std::int64_t n, bool stream) {
-  const auto bytes = static_cast<std::size_t>(n) * sizeof(T);
   if constexpr (std::is_same_v<T, C>) {
-    write_bytes(out, values, bytes, stream);
+    write_bytes(out, values, static_cast<std::size_t>(n) * sizeof(T), stream);
   } else {
-    T narrowed[kBiasChunk];  // chunks of either size
-    for (std::int64_t i = 0; i < n; ++i) narrowed[i] = narrow<T>(values[i]);
-    write_bytes(out, narrowed, bytes, stream);
+    cpu::select_conversion(dtype_of<T>::value).narrow(values, out, n, stream);
   }
 }
 
@@ -244,6 +252,24 @@ void prelu(const PreluCall& call) {
     // all-positive x, as did a division per element for the channel).
     const std::int64_t count = call.rows * call.channels * call.inner;
     const bool channels_last = call.inner == 1 && call.per_channel;
+    // ys[i] = xs[i] > 0 ? xs[i] : w_i xs[i] (NaN: xs[i]), w_i = ws[i], or w where ws is null; the
+    // product is unconditional, so the loops select.
+    auto run = [](const auto* xs, const auto* ws, C w, auto* ys, std::int64_t n) {
+      using D = std::remove_pointer_t<decltype(ys)>;
+      if (ws) {
+#pragma omp simd
+        for (std::int64_t i = 0; i < n; ++i) {
+          const C v = widen(xs[i]), scaled = widen(ws[i]) * v;
+          ys[i] = narrow<D>(v <= C(0) ? scaled : v);
+        }
+      } else {
+#pragma omp simd
+        for (std::int64_t i = 0; i < n; ++i) {
+          const C v = widen(xs[i]), scaled = w * v;
+          ys[i] = narrow<D>(v <= C(0) ? scaled : v);
+        }
+      }
+    };
 #pragma omp parallel num_threads(threads_for(count))
     {
       const std::int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
@@ -251,21 +277,16 @@ void prelu(const PreluCall& call) {
       for (std::int64_t e = count * t / threads; e < e1;) {
         const std::int64_t segment = e / call.inner, c = segment % call.channels;
         const std::int64_t n = std::min(e1, channels_last ? e + (call.channels - c) : (segment + 1) * call.inner) - e;
-        const T* xs = x + e;
-        T* ys = y + e;
-        if (channels_last) {
-          const T* ws = weight + c;
-#pragma omp simd
-          for (std::int64_t i = 0; i < n; ++i) {
-            const C v = widen(xs[i]), scaled = widen(ws[i]) * v;  // unconditional, so a select
-            ys[i] = narrow<T>(v <= C(0) ? scaled : v);                // NaN: v
-          }
-        } else {
-          const C w = weight_of(c);
-#pragma omp simd
-          for (std::int64_t i = 0; i < n; ++i) {
-            const C v = widen(xs[i]), scaled = w * v;
-            ys[i] = narrow<T>(v <= C(0) ? scaled : v);
+        if constexpr (std::is_same_v<T, C>) {
+          run(x + e, channels_last ? weight + c : nullptr, weight_of(c), y + e, n);
+        } else {  // f16, bf16: through f32 copies, converted with the vector code
+          for (std::int64_t i = 0; i < n; i += kChunk) {
+            const std::int64_t m = std::min(kChunk, n - i);
+            C xs[kChunk], ws[kChunk], ys[kChunk];
+            widen_chunk(x + e + i, xs, m);
+            if (channels_last) widen_chunk(weight + c + i, ws, m);
+            run(xs, channels_last ? ws : nullptr, weight_of(c), ys, m);
+            write_chunk(y + e + i, ys, m, false);
           }
         }
         e += n;
@@ -276,20 +297,76 @@ void prelu(const PreluCall& call) {
   const T* dy = static_cast<const T*>(call.dy);
   T* dx = static_cast<T*>(call.dx);
   std::vector<double> sums;
+  // One element: dx (dy where x > 0, x where it is NaN, else w dy; added to the old dx rounding
+  // once) and its term of dweight (dy x where x <= 0, NaN propagating; else 0). Both sides of
+  // every select are computed, so the loops over it vectorize. f16 and bf16 run it on f32 copies
+  // of kChunk elements, converted with the vector code (widen_chunk, write_chunk).
+  constexpr bool same = std::is_same_v<T, C>;
+  const bool accumulate = call.accumulate;
+  auto element = [accumulate](const auto* xs, const auto* gs, auto* ds, std::int64_t i, C w)
+                     __attribute__((always_inline)) {
+    using D = std::remove_pointer_t<decltype(ds)>;
+    const C v = widen(xs[i]), g = widen(gs[i]);
+    const bool positive = v > C(0);
+    const C passed = positive ? g : v;  // the NaN x case takes v
+    const C old = accumulate ? widen(ds[i]) : C(0);
+    const C scaled = accumulate ? add_product(old, g, w) : g * w;
+    ds[i] = narrow<D>(positive || v != v ? (accumulate ? old + passed : passed) : scaled);
+    return positive ? 0.0 : static_cast<double>(g) * static_cast<double>(v) * kTermScale<T>;
+  };
+  // The f32 copies of elements [i, i + n) (and of their weights from `weights`, when given).
+  struct Copies {
+    C x[kChunk], dy[kChunk], dx[kChunk], w[kChunk];
+  };
+  auto load_copies = [&](Copies& copies, std::int64_t i, std::int64_t n, const T* weights) {
+    widen_chunk(x + i, copies.x, n);
+    widen_chunk(dy + i, copies.dy, n);
+    if (accumulate) widen_chunk(dx + i, copies.dx, n);
+    if (weights) widen_chunk(weights, copies.w, n);
+  };
   reduce_by_channel(call.rows, call.channels, call.inner, sums, [&](const Block& b, double* partial) {
     for (std::int64_t r = b.r0; r < b.r1; ++r) {
+      if (call.inner == 1) {  // channels last: the loop runs over the channels of a row
+        const std::int64_t row = r * call.channels;
+        if constexpr (same) {
+          if (call.per_channel) {
+#pragma omp simd
+            for (std::int64_t c = b.c0; c < b.c1; ++c) partial[c - b.c0] += element(x, dy, dx, row + c, weight[c]);
+          } else {
+            const C w = weight_of(0);
+#pragma omp simd
+            for (std::int64_t c = b.c0; c < b.c1; ++c) partial[c - b.c0] += element(x, dy, dx, row + c, w);
+          }
+        } else {
+          for (std::int64_t c0 = b.c0; c0 < b.c1; c0 += kChunk) {
+            const std::int64_t n = std::min(kChunk, b.c1 - c0);
+            Copies copies;
+            load_copies(copies, row + c0, n, call.per_channel ? weight + c0 : nullptr);
+            if (!call.per_channel) std::fill(copies.w, copies.w + n, weight_of(0));
+#pragma omp simd
+            for (std::int64_t j = 0; j < n; ++j) {
+              partial[c0 - b.c0 + j] += element(copies.x, copies.dy, copies.dx, j, copies.w[j]);
+            }
+            write_chunk(dx + row + c0, copies.dx, n, false);
+          }
+        }
+        continue;
+      }
       for (std::int64_t c = b.c0; c < b.c1; ++c) {
         const C w = weight_of(c);
         double sum = 0.0;
-        for (std::int64_t i = (r * call.channels + c) * call.inner + b.i0, end = i - b.i0 + b.i1; i < end; ++i) {
-          const C v = widen(x[i]);
-          const C g = widen(dy[i]);
-          const bool positive = v > C(0);
-          if (!positive) sum += static_cast<double>(g) * static_cast<double>(v) * kTermScale<T>;  // NaN x propagates
-          if (positive || v != v) {
-            put(dx[i], positive ? g : v, call.accumulate);
-          } else {
-            put_product(dx[i], g, w, call.accumulate);
+        const std::int64_t begin = (r * call.channels + c) * call.inner;
+        if constexpr (same) {
+#pragma omp simd reduction(+ : sum)
+          for (std::int64_t i = begin + b.i0; i < begin + b.i1; ++i) sum += element(x, dy, dx, i, w);
+        } else {
+          for (std::int64_t i0 = begin + b.i0; i0 < begin + b.i1; i0 += kChunk) {
+            const std::int64_t n = std::min(kChunk, begin + b.i1 - i0);
+            Copies copies;
+            load_copies(copies, i0, n, nullptr);
+#pragma omp simd reduction(+ : sum)
+            for (std::int64_t j = 0; j < n; ++j) sum += element(copies.x, copies.dy, copies.dx, j, w);
+            write_chunk(dx + i0, copies.dx, n, false);
           }
         }
         partial[c - b.c0] += sum;
@@ -414,7 +491,7 @@ void gated(const GatedCall& call) {
       if constexpr (same) {
         return data;
       } else {
-        for (std::int64_t i = 0; i < n; ++i) converted[slot][i] = widen(data[i]);
+        widen_chunk(data, converted[slot], n);
         return converted[slot];
       }
     };
@@ -520,9 +597,16 @@ void bias(const BiasCall& call) {
   };
   // z = x + b in the compute type for elements [e0, e0 + n), which start at channel c0.
   auto load_z = [&](std::int64_t e0, std::int64_t c0, std::int64_t n, C* z) {
-    for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
-      for (std::int64_t i = i0; i < i1; ++i) z[i] = widen(x[e0 + i]) + widen(b[c + (i - i0)]);
-    });
+    if constexpr (std::is_same_v<T, C>) {
+      for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
+        for (std::int64_t i = i0; i < i1; ++i) z[i] = x[e0 + i] + b[c + (i - i0)];
+      });
+    } else {
+      widen_chunk(x + e0, z, n);
+      for_each_stretch(c0, n, [&](std::int64_t i0, std::int64_t i1, std::int64_t c) {
+        for (std::int64_t i = i0; i < i1; ++i) z[i] += widen(b[c + (i - i0)]);
+      });
+    }
   };
   const bool stream = streams(call.rows * channels, sizeof(T));
   if (!call.dy) {
@@ -566,7 +650,7 @@ void bias(const BiasCall& call) {
         g = dy + e0;
       }
     } else {
-      for (std::int64_t i = 0; i < n; ++i) upstream[i] = widen(dy[e0 + i]);
+      widen_chunk(dy + e0, upstream, n);
     }
     if (call.accumulate) {
       std::fill(gradient, gradient + n, C(1));
