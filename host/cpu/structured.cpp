@@ -505,11 +505,11 @@ void gated(const GatedCall& call) {
     const C* g = g_in;
     const C* u = u_in;
     if (call.clamped) {
-      const math::GateClamp<C> local = clamp;  // a copy the loop can keep in registers
-      for (std::int64_t i = 0; i < n; ++i) {
-        clamped[0][i] = local.gate(g_in[i]);
-        clamped[1][i] = local.up(u_in[i]);
-      }
+      // A copy the loops can keep in registers; one array per loop (loads and stores of two
+      // arrays in one loop, their chunks 4 KiB apart, were 20% slower: swiglu_clamped at 2^24).
+      const math::GateClamp<C> local = clamp;
+      for (std::int64_t i = 0; i < n; ++i) clamped[0][i] = local.gate(g_in[i]);
+      for (std::int64_t i = 0; i < n; ++i) clamped[1][i] = local.up(u_in[i]);
       g = clamped[0];
       u = clamped[1];
     }
@@ -538,10 +538,9 @@ void gated(const GatedCall& call) {
     C* scaled_derivative = second;  // up * act'(gate), until dup takes its place
     run_activation<C>(call.activation, call.params, Pass::forward_backward, g, u, activated, scaled_derivative, n);
     if (call.clamped) {
-      for (std::int64_t i = 0; i < n; ++i) {
-        scaled_derivative[i] = clamp.gate_gradient(g_in[i], scaled_derivative[i]);
-        activated[i] = clamp.up_gradient(u_in[i], activated[i]);
-      }
+      const math::GateClamp<C> local = clamp;
+      for (std::int64_t i = 0; i < n; ++i) scaled_derivative[i] = local.gate_gradient(g_in[i], scaled_derivative[i]);
+      for (std::int64_t i = 0; i < n; ++i) activated[i] = local.up_gradient(u_in[i], activated[i]);
     }
     if (call.accumulate) {
       const T* old_dgate = static_cast<const T*>(call.dgate.data) + r * call.dgate.stride + c0;
@@ -616,6 +615,7 @@ void bias(const BiasCall& call) {
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t e0 = chunk * kBiasChunk, n = std::min(kBiasChunk, count - e0);
       C z[kBiasChunk], y[kBiasChunk];
+      prefetch(x + e0 + n, std::min(n, count - (e0 + n)));  // as the backward's
       load_z(e0, e0 % channels, n, z);
       run_activation<C>(call.activation, call.params, Pass::forward, z, nullptr, y, nullptr, n);
       write_chunk(static_cast<T*>(call.y) + e0, y, n, stream);
