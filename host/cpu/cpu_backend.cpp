@@ -111,6 +111,18 @@ Conversion select_conversion(DType dtype) noexcept {
   }
 }
 
+GatedProducts select_gated_products() noexcept {
+  switch (active_isa()) {
+#ifdef ACTK_CPU_HAVE_AVX512
+    case Isa::avx512: return avx512_gated_products();
+#endif
+#ifdef ACTK_CPU_HAVE_AVX2
+    case Isa::avx2: return avx2_gated_products();
+#endif
+    default: return portable_gated_products();
+  }
+}
+
 void set_isa(Isa isa) noexcept {
   if (isa_supported(isa)) current_isa() = isa;
 }

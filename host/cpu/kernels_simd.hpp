@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -226,7 +227,47 @@ void narrow_range(const float* in, void* out, std::int64_t n, bool stream) {
   if (i < n) partial(i, n - i);
 }
 
+// The gated products (cpu::GatedProducts): whole vectors, then the last elements one by one
+// (a product rounds the same either way).
+bool gated_forward_products(const float* a, const float* u, float* y, std::int64_t n, float tiny) {
+  const V tiny_v = splat(tiny), one = splat(1.0f);
+  bool flagged = false;
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const V av = load(a + i), uv = load(u + i);
+    store<false>(y + i, mul(av, uv));
+    flagged |= any(mask_and(less(abs(av), tiny_v), greater(abs(uv), one)));
+  }
+  for (; i < n; ++i) {
+    y[i] = a[i] * u[i];
+    flagged |= std::fabs(a[i]) < tiny && std::fabs(u[i]) > 1.0f;
+  }
+  return flagged;
+}
+
+bool gated_backward_products(const float* d, const float* s, const float* a, float* first, float* second,
+                             std::int64_t n, float largest) {
+  const V largest_v = splat(largest);
+  bool flagged = false;
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const V dv = load(d + i), f = mul(dv, load(s + i)), sv = mul(dv, load(a + i));
+    store<false>(first + i, f);
+    store<false>(second + i, sv);
+    flagged |= any(mask_or(greater(abs(f), largest_v), is_nan(f)));
+  }
+  for (; i < n; ++i) {
+    first[i] = d[i] * s[i];
+    second[i] = d[i] * a[i];
+    flagged |= !(std::fabs(first[i]) <= largest);
+  }
+  return flagged;
+}
+
 }  // namespace
+
+/// This instruction set's gated products.
+GatedProducts gated_products() noexcept { return {&gated_forward_products, &gated_backward_products}; }
 
 /// This instruction set's conversions for f16 or bf16.
 Conversion conversion(DType dtype) noexcept {

@@ -462,6 +462,44 @@ C gated_dgate_slow(Activation activation, const ActivationParams& params, C gate
   return static_cast<C>(value + static_cast<R>(old));
 }
 
+// The products of a gated chunk (cpu::GatedProducts): these loops are the portable ones, and
+// compute f64 chunks; f32 chunks take the active instruction set's (`vector`).
+template <class C>
+bool gated_forward_products(const C* a, const C* u, C* y, std::int64_t n, C tiny) {
+  int flagged = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    y[i] = a[i] * u[i];
+    flagged |= (std::fabs(a[i]) < tiny) & (std::fabs(u[i]) > C(1));
+  }
+  return flagged;
+}
+
+template <class C>
+bool gated_backward_products(const C* d, const C* s, const C* a, C* first, C* second, std::int64_t n, C largest) {
+  int flagged = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    first[i] = d[i] * s[i];
+    second[i] = d[i] * a[i];
+    flagged |= !(std::fabs(first[i]) <= largest);
+  }
+  return flagged;
+}
+
+template <class C>
+struct ProductsOf {
+  bool (*forward)(const C*, const C*, C*, std::int64_t, C);
+  bool (*backward)(const C*, const C*, const C*, C*, C*, std::int64_t, C);
+};
+
+template <class C>
+ProductsOf<C> products_of(const cpu::GatedProducts& vector) {
+  if constexpr (std::is_same_v<C, float>) {
+    return {vector.forward, vector.backward};
+  } else {
+    return {&gated_forward_products<C>, &gated_backward_products<C>};
+  }
+}
+
 // The gated ops run row chunks of kChunk elements through the elementwise kernels, then form the
 // products in chunk buffers with loops that vectorize; the few elements that need a slow path are
 // redone only in the chunks that have any; the outputs are written last, after every input
@@ -479,6 +517,7 @@ void gated(const GatedCall& call) {
   const bool tiny_gates_inexact = call.activation != Activation::relu;
   const bool stream = streams(call.rows * call.cols * (backward ? 2 : 1), sizeof(T));
   const math::GateClamp<C> clamp{call.clamped, static_cast<C>(call.params.limit)};
+  const cpu::GatedProducts vector_products = cpu::select_gated_products();
 #pragma omp parallel for schedule(static) num_threads(threads_for(call.rows * call.cols))
   for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
     const std::int64_t r = chunk / chunks_per_row;
@@ -498,6 +537,15 @@ void gated(const GatedCall& call) {
     auto output = [&](const MutableStrided& view, const C* values) {
       write_chunk(static_cast<T*>(view.data) + r * view.stride + c0, values, n, stream);
     };
+    // f16/bf16: the next chunk's inputs are asked for while this one computes (bf16 swiglu at 2^24:
+    // forward 6.1 -> 5.5 ms, backward 12.9 -> 11.4 ms); f32 chunks, twice the bytes, lost 20% with it.
+    if (!same && chunk + 1 < chunks) {
+      const std::int64_t next_r = (chunk + 1) / chunks_per_row, next_c0 = (chunk + 1) % chunks_per_row * kChunk;
+      const std::int64_t next_n = std::min(kChunk, call.cols - next_c0);
+      for (const Strided* view : {&call.gate, &call.up, backward ? &call.dy : nullptr}) {
+        if (view) prefetch(static_cast<const T*>(view->data) + next_r * view->stride + next_c0, next_n);
+      }
+    }
     const C* g_in = input(call.gate, 0);
     const C* u_in = input(call.up, 1);
     // The clamped entries' gate' and up' (math::GateClamp); the kernels below see only these.
@@ -516,11 +564,7 @@ void gated(const GatedCall& call) {
     C activated[kChunk], first[kChunk], second[kChunk];
     if (!backward) {
       run_activation<C>(call.activation, call.params, Pass::forward, g, nullptr, activated, nullptr, n);
-      int tiny = 0;
-      for (std::int64_t i = 0; i < n; ++i) {
-        first[i] = activated[i] * u[i];
-        tiny |= (std::fabs(activated[i]) < tiny_activation) & (std::fabs(u[i]) > C(1));
-      }
+      const bool tiny = products_of<C>(vector_products).forward(activated, u, first, n, tiny_activation);
       if (tiny && tiny_gates_inexact) {
         for (std::int64_t i = 0; i < n; ++i) {
           if (std::fabs(activated[i]) < tiny_activation && std::fabs(u[i]) > C(1)) {
@@ -549,17 +593,16 @@ void gated(const GatedCall& call) {
         first[i] = add_product(widen(old_dgate[i]), d[i], scaled_derivative[i]);
         second[i] = add_product(widen(old_dup[i]), d[i], activated[i]);
       }
-    } else {
-      for (std::int64_t i = 0; i < n; ++i) {
-        first[i] = d[i] * scaled_derivative[i];
-        second[i] = d[i] * activated[i];
-      }
     }
     // dgate past T's range (in f32 compute, also where it is finite in f32 but not in bf16), as
     // though every input is finite: the stand-in act' of the f32 kernels' tails (see
     // gated_dgate_slow) times a large dy * up.
-    int overflow = 0;
-    for (std::int64_t i = 0; i < n; ++i) overflow |= !(std::fabs(first[i]) <= largest);
+    bool overflow = false;
+    if (call.accumulate) {
+      for (std::int64_t i = 0; i < n; ++i) overflow |= !(std::fabs(first[i]) <= largest);
+    } else {
+      overflow = products_of<C>(vector_products).backward(d, scaled_derivative, activated, first, second, n, largest);
+    }
     if (overflow) {
       T* dgate_out = static_cast<T*>(call.dgate.data) + r * call.dgate.stride + c0;
       for (std::int64_t i = 0; i < n; ++i) {
@@ -723,3 +766,11 @@ void cpu_bias(const BiasCall& call) {
 }
 
 }  // namespace actk::detail
+
+namespace actk::cpu {
+
+GatedProducts portable_gated_products() noexcept {
+  return {&detail::gated_forward_products<float>, &detail::gated_backward_products<float>};
+}
+
+}  // namespace actk::cpu
