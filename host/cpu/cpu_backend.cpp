@@ -111,15 +111,15 @@ Conversion select_conversion(DType dtype) noexcept {
   }
 }
 
-GatedProducts select_gated_products() noexcept {
+GatedSteps select_gated_steps() noexcept {
   switch (active_isa()) {
 #ifdef ACTK_CPU_HAVE_AVX512
-    case Isa::avx512: return avx512_gated_products();
+    case Isa::avx512: return avx512_gated_steps();
 #endif
 #ifdef ACTK_CPU_HAVE_AVX2
-    case Isa::avx2: return avx2_gated_products();
+    case Isa::avx2: return avx2_gated_steps();
 #endif
-    default: return portable_gated_products();
+    default: return portable_gated_steps();
   }
 }
 

@@ -56,23 +56,28 @@ struct Conversion {
   void (*narrow)(const float* in, void* out, std::int64_t n, bool stream);
 };
 
-/// The products of the gated calls over one f32 chunk (structured.cpp), each rounded once, so
-/// that every instruction set gives the same bits.
-struct GatedProducts {
+/// The steps of the gated calls over one f32 chunk around the activation kernel (structured.cpp),
+/// each exact or rounded once, so that every instruction set gives the same bits.
+struct GatedSteps {
   /// y = a u; returns whether some |a| < tiny where |u| > 1 (the forward's slow-path elements).
   bool (*forward)(const float* a, const float* u, float* y, std::int64_t n, float tiny);
   /// first = d s and second = d a (second may be s); returns whether some first is not within
   /// [-largest, largest] (NaN included: the backward's overflow path).
   bool (*backward)(const float* d, const float* s, const float* a, float* first, float* second, std::int64_t n,
                    float largest);
+  /// swiglu_clamped's inputs (math::GateClamp): gate_out = min(gate, limit), up_out =
+  /// clamp(up, -limit, limit) + 1, NaN staying NaN.
+  void (*clamp)(const float* gate, const float* up, float* gate_out, float* up_out, std::int64_t n, float limit);
+  /// The clamps' backward, in place: dgate = 0 where gate > limit, dup = 0 where |up| > limit.
+  void (*clamp_gradients)(const float* gate, const float* up, float* dgate, float* dup, std::int64_t n, float limit);
 };
 
-/// The gated products of one instruction set (portable: structured.cpp's own loops), and of the
+/// The gated steps of one instruction set (portable: structured.cpp's own loops), and of the
 /// active one.
-GatedProducts portable_gated_products() noexcept;
-GatedProducts avx2_gated_products() noexcept;
-GatedProducts avx512_gated_products() noexcept;
-GatedProducts select_gated_products() noexcept;
+GatedSteps portable_gated_steps() noexcept;
+GatedSteps avx2_gated_steps() noexcept;
+GatedSteps avx512_gated_steps() noexcept;
+GatedSteps select_gated_steps() noexcept;
 
 /// The conversions of one instruction set for `dtype` (f16 or bf16), as the kernels above.
 Conversion portable_conversion(DType dtype) noexcept;

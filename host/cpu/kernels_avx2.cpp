@@ -10,6 +10,6 @@ RangeKernel avx2_kernel(const detail::ElementwiseCall& call) noexcept { return a
 
 Conversion avx2_conversion(DType dtype) noexcept { return avx2::conversion(dtype); }
 
-GatedProducts avx2_gated_products() noexcept { return avx2::gated_products(); }
+GatedSteps avx2_gated_steps() noexcept { return avx2::gated_steps(); }
 
 }  // namespace actk::cpu

@@ -11,6 +11,6 @@ RangeKernel avx512_kernel(const detail::ElementwiseCall& call) noexcept { return
 
 Conversion avx512_conversion(DType dtype) noexcept { return avx512::conversion(dtype); }
 
-GatedProducts avx512_gated_products() noexcept { return avx512::gated_products(); }
+GatedSteps avx512_gated_steps() noexcept { return avx512::gated_steps(); }
 
 }  // namespace actk::cpu

@@ -227,8 +227,10 @@ void narrow_range(const float* in, void* out, std::int64_t n, bool stream) {
   if (i < n) partial(i, n - i);
 }
 
-// The gated products (cpu::GatedProducts): whole vectors, then the last elements one by one
-// (a product rounds the same either way).
+// The gated steps (cpu::GatedSteps): whole vectors, then the last elements of the products one by
+// one (a product rounds the same either way) and those of the clamps padded to a vector. One
+// array per clamp loop: loads and stores of two chunk arrays 4 KiB apart in one loop were 20%
+// slower.
 bool gated_forward_products(const float* a, const float* u, float* y, std::int64_t n, float tiny) {
   const V tiny_v = splat(tiny), one = splat(1.0f);
   bool flagged = false;
@@ -264,10 +266,44 @@ bool gated_backward_products(const float* d, const float* s, const float* a, flo
   return flagged;
 }
 
+// The padded last elements of a clamp step: in and out of kLanes-element buffers.
+template <class Step>
+ACTK_LANE_INLINE void padded_tail(const float* in, float* out, std::int64_t n, Step&& step) {
+  const std::int64_t i = n / kLanes * kLanes, count = n - i;
+  if (count == 0) return;
+  float ins[kLanes] = {}, outs[kLanes] = {};
+  std::memcpy(ins, in + i, static_cast<std::size_t>(count) * sizeof(float));
+  std::memcpy(outs, out + i, static_cast<std::size_t>(count) * sizeof(float));
+  store<false>(outs, step(load(ins), load(outs)));
+  std::memcpy(out + i, outs, static_cast<std::size_t>(count) * sizeof(float));
+}
+
+// One array per loop of a clamp step: out[i] = step(in[i], out[i]).
+template <class Step>
+ACTK_LANE_INLINE void clamp_step(const float* in, float* out, std::int64_t n, Step&& step) {
+  for (std::int64_t i = 0; i + kLanes <= n; i += kLanes) store<false>(out + i, step(load(in + i), load(out + i)));
+  padded_tail(in, out, n, step);
+}
+
+void gated_clamp(const float* gate, const float* up, float* gate_out, float* up_out, std::int64_t n, float limit) {
+  const V high = splat(limit), low = splat(-limit), one = splat(1.0f);
+  clamp_step(gate, gate_out, n, [&](V g, V) { return select(greater(g, high), high, g); });
+  clamp_step(up, up_out, n, [&](V u, V) { return add(select(less(u, low), low, select(greater(u, high), high, u)), one); });
+}
+
+void gated_clamp_gradients(const float* gate, const float* up, float* dgate, float* dup, std::int64_t n,
+                           float limit) {
+  const V high = splat(limit), low = splat(-limit);
+  clamp_step(gate, dgate, n, [&](V g, V d) { return select(greater(g, high), zero(), d); });
+  clamp_step(up, dup, n, [&](V u, V d) { return select(mask_or(less(u, low), greater(u, high)), zero(), d); });
+}
+
 }  // namespace
 
-/// This instruction set's gated products.
-GatedProducts gated_products() noexcept { return {&gated_forward_products, &gated_backward_products}; }
+/// This instruction set's gated steps.
+GatedSteps gated_steps() noexcept {
+  return {&gated_forward_products, &gated_backward_products, &gated_clamp, &gated_clamp_gradients};
+}
 
 /// This instruction set's conversions for f16 or bf16.
 Conversion conversion(DType dtype) noexcept {

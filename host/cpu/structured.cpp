@@ -462,8 +462,10 @@ C gated_dgate_slow(Activation activation, const ActivationParams& params, C gate
   return static_cast<C>(value + static_cast<R>(old));
 }
 
-// The products of a gated chunk (cpu::GatedProducts): these loops are the portable ones, and
-// compute f64 chunks; f32 chunks take the active instruction set's (`vector`).
+// The steps of a gated chunk around the activation kernel (cpu::GatedSteps): these loops are the
+// portable ones and compute f64 chunks; f32 chunks take the active instruction set's. One array
+// per clamp loop (two arrays in one loop, their chunks 4 KiB apart, were 20% slower:
+// swiglu_clamped at 2^24).
 template <class C>
 bool gated_forward_products(const C* a, const C* u, C* y, std::int64_t n, C tiny) {
   int flagged = 0;
@@ -486,17 +488,34 @@ bool gated_backward_products(const C* d, const C* s, const C* a, C* first, C* se
 }
 
 template <class C>
-struct ProductsOf {
+void gated_clamp(const C* gate, const C* up, C* gate_out, C* up_out, std::int64_t n, C limit) {
+  const math::GateClamp<C> clamp{true, limit};
+  for (std::int64_t i = 0; i < n; ++i) gate_out[i] = clamp.gate(gate[i]);
+  for (std::int64_t i = 0; i < n; ++i) up_out[i] = clamp.up(up[i]);
+}
+
+template <class C>
+void gated_clamp_gradients(const C* gate, const C* up, C* dgate, C* dup, std::int64_t n, C limit) {
+  const math::GateClamp<C> clamp{true, limit};
+  for (std::int64_t i = 0; i < n; ++i) dgate[i] = clamp.gate_gradient(gate[i], dgate[i]);
+  for (std::int64_t i = 0; i < n; ++i) dup[i] = clamp.up_gradient(up[i], dup[i]);
+}
+
+// cpu::GatedSteps for compute type C.
+template <class C>
+struct StepsOf {
   bool (*forward)(const C*, const C*, C*, std::int64_t, C);
   bool (*backward)(const C*, const C*, const C*, C*, C*, std::int64_t, C);
+  void (*clamp)(const C*, const C*, C*, C*, std::int64_t, C);
+  void (*clamp_gradients)(const C*, const C*, C*, C*, std::int64_t, C);
 };
 
 template <class C>
-ProductsOf<C> products_of(const cpu::GatedProducts& vector) {
+StepsOf<C> steps_of(const cpu::GatedSteps& vector) {
   if constexpr (std::is_same_v<C, float>) {
-    return {vector.forward, vector.backward};
+    return {vector.forward, vector.backward, vector.clamp, vector.clamp_gradients};
   } else {
-    return {&gated_forward_products<C>, &gated_backward_products<C>};
+    return {&gated_forward_products<C>, &gated_backward_products<C>, &gated_clamp<C>, &gated_clamp_gradients<C>};
   }
 }
 
@@ -516,8 +535,8 @@ void gated(const GatedCall& call) {
   // relu's zeros and subnormals are exact: only the other gates need the forward's slow path.
   const bool tiny_gates_inexact = call.activation != Activation::relu;
   const bool stream = streams(call.rows * call.cols * (backward ? 2 : 1), sizeof(T));
-  const math::GateClamp<C> clamp{call.clamped, static_cast<C>(call.params.limit)};
-  const cpu::GatedProducts vector_products = cpu::select_gated_products();
+  const C limit = static_cast<C>(call.params.limit);
+  const StepsOf<C> steps = steps_of<C>(cpu::select_gated_steps());
 #pragma omp parallel for schedule(static) num_threads(threads_for(call.rows * call.cols))
   for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
     const std::int64_t r = chunk / chunks_per_row;
@@ -553,18 +572,14 @@ void gated(const GatedCall& call) {
     const C* g = g_in;
     const C* u = u_in;
     if (call.clamped) {
-      // A copy the loops can keep in registers; one array per loop (loads and stores of two
-      // arrays in one loop, their chunks 4 KiB apart, were 20% slower: swiglu_clamped at 2^24).
-      const math::GateClamp<C> local = clamp;
-      for (std::int64_t i = 0; i < n; ++i) clamped[0][i] = local.gate(g_in[i]);
-      for (std::int64_t i = 0; i < n; ++i) clamped[1][i] = local.up(u_in[i]);
+      steps.clamp(g_in, u_in, clamped[0], clamped[1], n, limit);
       g = clamped[0];
       u = clamped[1];
     }
     C activated[kChunk], first[kChunk], second[kChunk];
     if (!backward) {
       run_activation<C>(call.activation, call.params, Pass::forward, g, nullptr, activated, nullptr, n);
-      const bool tiny = products_of<C>(vector_products).forward(activated, u, first, n, tiny_activation);
+      const bool tiny = steps.forward(activated, u, first, n, tiny_activation);
       if (tiny && tiny_gates_inexact) {
         for (std::int64_t i = 0; i < n; ++i) {
           if (std::fabs(activated[i]) < tiny_activation && std::fabs(u[i]) > C(1)) {
@@ -581,11 +596,7 @@ void gated(const GatedCall& call) {
     const C* d = input(call.dy, 2);
     C* scaled_derivative = second;  // up * act'(gate), until dup takes its place
     run_activation<C>(call.activation, call.params, Pass::forward_backward, g, u, activated, scaled_derivative, n);
-    if (call.clamped) {
-      const math::GateClamp<C> local = clamp;
-      for (std::int64_t i = 0; i < n; ++i) scaled_derivative[i] = local.gate_gradient(g_in[i], scaled_derivative[i]);
-      for (std::int64_t i = 0; i < n; ++i) activated[i] = local.up_gradient(u_in[i], activated[i]);
-    }
+    if (call.clamped) steps.clamp_gradients(g_in, u_in, scaled_derivative, activated, n, limit);
     if (call.accumulate) {
       const T* old_dgate = static_cast<const T*>(call.dgate.data) + r * call.dgate.stride + c0;
       const T* old_dup = static_cast<const T*>(call.dup.data) + r * call.dup.stride + c0;
@@ -601,7 +612,7 @@ void gated(const GatedCall& call) {
     if (call.accumulate) {
       for (std::int64_t i = 0; i < n; ++i) overflow |= !(std::fabs(first[i]) <= largest);
     } else {
-      overflow = products_of<C>(vector_products).backward(d, scaled_derivative, activated, first, second, n, largest);
+      overflow = steps.backward(d, scaled_derivative, activated, first, second, n, largest);
     }
     if (overflow) {
       T* dgate_out = static_cast<T*>(call.dgate.data) + r * call.dgate.stride + c0;
@@ -769,8 +780,9 @@ void cpu_bias(const BiasCall& call) {
 
 namespace actk::cpu {
 
-GatedProducts portable_gated_products() noexcept {
-  return {&detail::gated_forward_products<float>, &detail::gated_backward_products<float>};
+GatedSteps portable_gated_steps() noexcept {
+  return {&detail::gated_forward_products<float>, &detail::gated_backward_products<float>, &detail::gated_clamp<float>,
+          &detail::gated_clamp_gradients<float>};
 }
 
 }  // namespace actk::cpu
