@@ -111,15 +111,15 @@ Conversion select_conversion(DType dtype) noexcept {
   }
 }
 
-GatedSteps select_gated_steps() noexcept {
+ChunkSteps select_chunk_steps() noexcept {
   switch (active_isa()) {
 #ifdef ACTK_CPU_HAVE_AVX512
-    case Isa::avx512: return avx512_gated_steps();
+    case Isa::avx512: return avx512_chunk_steps();
 #endif
 #ifdef ACTK_CPU_HAVE_AVX2
-    case Isa::avx2: return avx2_gated_steps();
+    case Isa::avx2: return avx2_chunk_steps();
 #endif
-    default: return portable_gated_steps();
+    default: return portable_chunk_steps();
   }
 }
 

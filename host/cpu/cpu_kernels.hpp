@@ -56,28 +56,34 @@ struct Conversion {
   void (*narrow)(const float* in, void* out, std::int64_t n, bool stream);
 };
 
-/// The steps of the gated calls over one f32 chunk around the activation kernel (structured.cpp),
-/// each exact or rounded once, so that every instruction set gives the same bits.
-struct GatedSteps {
-  /// y = a u; returns whether some |a| < tiny where |u| > 1 (the forward's slow-path elements).
-  bool (*forward)(const float* a, const float* u, float* y, std::int64_t n, float tiny);
+/// The steps of the gated and bias calls over one f32 chunk around the activation kernel
+/// (structured.cpp), each exact or rounded once, so that every instruction set gives the same bits.
+struct ChunkSteps {
+  /// y = a u; returns whether some |a| < tiny where |u| > 1 (the gated forward's slow-path elements).
+  bool (*gated_forward)(const float* a, const float* u, float* y, std::int64_t n, float tiny);
   /// first = d s and second = d a (second may be s); returns whether some first is not within
-  /// [-largest, largest] (NaN included: the backward's overflow path).
-  bool (*backward)(const float* d, const float* s, const float* a, float* first, float* second, std::int64_t n,
-                   float largest);
+  /// [-largest, largest] (NaN included: the gated backward's overflow path).
+  bool (*gated_backward)(const float* d, const float* s, const float* a, float* first, float* second, std::int64_t n,
+                         float largest);
   /// swiglu_clamped's inputs (math::GateClamp): gate_out = min(gate, limit), up_out =
   /// clamp(up, -limit, limit) + 1, NaN staying NaN.
   void (*clamp)(const float* gate, const float* up, float* gate_out, float* up_out, std::int64_t n, float limit);
   /// The clamps' backward, in place: dgate = 0 where gate > limit, dup = 0 where |up| > limit.
   void (*clamp_gradients)(const float* gate, const float* up, float* dgate, float* dup, std::int64_t n, float limit);
+  /// out = a + b (out may be a): the bias calls' x + b.
+  void (*add)(const float* a, const float* b, float* out, std::int64_t n);
+  /// sums[i] += v[i] in double: the bias backward's per-channel sums.
+  void (*add_to_sums)(const float* v, double* sums, std::int64_t n);
+  /// Whether some v is not within [-largest, largest] (NaN included).
+  bool (*beyond)(const float* v, std::int64_t n, float largest);
 };
 
-/// The gated steps of one instruction set (portable: structured.cpp's own loops), and of the
+/// The chunk steps of one instruction set (portable: structured.cpp's own loops), and of the
 /// active one.
-GatedSteps portable_gated_steps() noexcept;
-GatedSteps avx2_gated_steps() noexcept;
-GatedSteps avx512_gated_steps() noexcept;
-GatedSteps select_gated_steps() noexcept;
+ChunkSteps portable_chunk_steps() noexcept;
+ChunkSteps avx2_chunk_steps() noexcept;
+ChunkSteps avx512_chunk_steps() noexcept;
+ChunkSteps select_chunk_steps() noexcept;
 
 /// The conversions of one instruction set for `dtype` (f16 or bf16), as the kernels above.
 Conversion portable_conversion(DType dtype) noexcept;

@@ -10,6 +10,6 @@ RangeKernel avx2_kernel(const detail::ElementwiseCall& call) noexcept { return a
 
 Conversion avx2_conversion(DType dtype) noexcept { return avx2::conversion(dtype); }
 
-GatedSteps avx2_gated_steps() noexcept { return avx2::gated_steps(); }
+ChunkSteps avx2_chunk_steps() noexcept { return avx2::chunk_steps(); }
 
 }  // namespace actk::cpu

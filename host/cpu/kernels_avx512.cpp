@@ -11,6 +11,6 @@ RangeKernel avx512_kernel(const detail::ElementwiseCall& call) noexcept { return
 
 Conversion avx512_conversion(DType dtype) noexcept { return avx512::conversion(dtype); }
 
-GatedSteps avx512_gated_steps() noexcept { return avx512::gated_steps(); }
+ChunkSteps avx512_chunk_steps() noexcept { return avx512::chunk_steps(); }
 
 }  // namespace actk::cpu

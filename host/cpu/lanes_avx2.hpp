@@ -151,5 +151,10 @@ ACTK_LANE_INLINE void store_u16(std::uint16_t* p, VI v) {
 }
 /// Orders the non-temporal stores before later stores (the end of a streamed range).
 ACTK_LANE_INLINE void stream_fence() { _mm_sfence(); }
+/// p[i] += v[i] in double, for kLanes doubles at p (the per-channel sums of the bias calls).
+ACTK_LANE_INLINE void add_to_doubles(double* p, V v) {
+  _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), _mm256_cvtps_pd(_mm256_castps256_ps128(v))));
+  _mm256_storeu_pd(p + 4, _mm256_add_pd(_mm256_loadu_pd(p + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))));
+}
 
 }  // namespace actk::lanes::avx2

@@ -136,5 +136,10 @@ ACTK_LANE_INLINE void store_u16(std::uint16_t* p, VI v) {
 }
 /// Orders the non-temporal stores before later stores (the end of a streamed range).
 ACTK_LANE_INLINE void stream_fence() { _mm_sfence(); }
+/// p[i] += v[i] in double, for kLanes doubles at p (the per-channel sums of the bias calls).
+ACTK_LANE_INLINE void add_to_doubles(double* p, V v) {
+  _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), _mm512_cvtps_pd(_mm512_castps512_ps256(v))));
+  _mm512_storeu_pd(p + 8, _mm512_add_pd(_mm512_loadu_pd(p + 8), _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1))));
+}
 
 }  // namespace actk::lanes::avx512
