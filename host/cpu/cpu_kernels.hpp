@@ -56,8 +56,9 @@ struct Conversion {
   void (*narrow)(const float* in, void* out, std::int64_t n, bool stream);
 };
 
-/// The steps of the gated and bias calls over one f32 chunk around the activation kernel
-/// (structured.cpp), each exact or rounded once, so that every instruction set gives the same bits.
+/// The steps of the structured calls over f32 arrays (structured.cpp; gated and bias: around the
+/// activation kernel), each exact or rounded once, so that every instruction set gives the same
+/// bits.
 struct ChunkSteps {
   /// y = a u; returns whether some |a| < tiny where |u| > 1 (the gated forward's slow-path elements).
   bool (*gated_forward)(const float* a, const float* u, float* y, std::int64_t n, float tiny);
@@ -76,6 +77,8 @@ struct ChunkSteps {
   void (*add_to_sums)(const float* v, double* sums, std::int64_t n);
   /// Whether some v is not within [-largest, largest] (NaN included).
   bool (*beyond)(const float* v, std::int64_t n, float largest);
+  /// PReLU's forward: y = x <= 0 ? w_i x : x (NaN: x), w_i = w[i], or w0 where w is null.
+  void (*prelu)(const float* x, const float* w, float w0, float* y, std::int64_t n);
 };
 
 /// The chunk steps of one instruction set (portable: structured.cpp's own loops), and of the

@@ -322,12 +322,27 @@ bool beyond(const float* v, std::int64_t n, float largest) {
   return flagged;
 }
 
+void prelu_forward(const float* x, const float* w, float w0, float* y, std::int64_t n) {
+  auto step = [&](V v, V weight) __attribute__((always_inline)) {
+    return select(less_equal(v, zero()), mul(weight, v), v);
+  };
+  std::int64_t i = 0;
+  if (w) {
+    for (; i + kLanes <= n; i += kLanes) store<false>(y + i, step(load(x + i), load(w + i)));
+    for (; i < n; ++i) y[i] = x[i] <= 0.0f ? w[i] * x[i] : x[i];
+  } else {
+    const V weight = splat(w0);
+    for (; i + kLanes <= n; i += kLanes) store<false>(y + i, step(load(x + i), weight));
+    for (; i < n; ++i) y[i] = x[i] <= 0.0f ? w0 * x[i] : x[i];
+  }
+}
+
 }  // namespace
 
 /// This instruction set's chunk steps.
 ChunkSteps chunk_steps() noexcept {
   return {&gated_forward_products, &gated_backward_products, &gated_clamp, &gated_clamp_gradients, &add_arrays,
-          &add_to_sums, &beyond};
+          &add_to_sums, &beyond, &prelu_forward};
 }
 
 /// This instruction set's conversions for f16 or bf16.

@@ -235,6 +235,101 @@ void reduce_by_channel(std::int64_t rows, std::int64_t channels, std::int64_t in
   }
 }
 
+// ---- Chunk steps ----------------------------------------------------------------------------
+
+// The steps of the structured calls (cpu::ChunkSteps): these loops are the portable ones and
+// compute f64 data; f32 compute takes the active instruction set's. One array
+// per clamp loop (two arrays in one loop, their chunks 4 KiB apart, were 20% slower:
+// swiglu_clamped at 2^24).
+template <class C>
+bool gated_forward_products(const C* a, const C* u, C* y, std::int64_t n, C tiny) {
+  int flagged = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    y[i] = a[i] * u[i];
+    flagged |= (std::fabs(a[i]) < tiny) & (std::fabs(u[i]) > C(1));
+  }
+  return flagged;
+}
+
+template <class C>
+bool gated_backward_products(const C* d, const C* s, const C* a, C* first, C* second, std::int64_t n, C largest) {
+  int flagged = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    first[i] = d[i] * s[i];
+    second[i] = d[i] * a[i];
+    flagged |= !(std::fabs(first[i]) <= largest);
+  }
+  return flagged;
+}
+
+template <class C>
+void gated_clamp(const C* gate, const C* up, C* gate_out, C* up_out, std::int64_t n, C limit) {
+  const math::GateClamp<C> clamp{true, limit};
+  for (std::int64_t i = 0; i < n; ++i) gate_out[i] = clamp.gate(gate[i]);
+  for (std::int64_t i = 0; i < n; ++i) up_out[i] = clamp.up(up[i]);
+}
+
+template <class C>
+void gated_clamp_gradients(const C* gate, const C* up, C* dgate, C* dup, std::int64_t n, C limit) {
+  const math::GateClamp<C> clamp{true, limit};
+  for (std::int64_t i = 0; i < n; ++i) dgate[i] = clamp.gate_gradient(gate[i], dgate[i]);
+  for (std::int64_t i = 0; i < n; ++i) dup[i] = clamp.up_gradient(up[i], dup[i]);
+}
+
+template <class C>
+void add_arrays(const C* a, const C* b, C* out, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+// sums[i] += v[i] scaled by kSumTermScale (2^-64 for f64: see put_sum).
+template <class C>
+void add_to_sums(const C* v, double* sums, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) sums[i] += static_cast<double>(v[i]) * math::kSumTermScale<C>;
+}
+
+template <class C>
+bool beyond(const C* v, std::int64_t n, C largest) {
+  int flagged = 0;
+  for (std::int64_t i = 0; i < n; ++i) flagged |= !(std::fabs(v[i]) <= largest);
+  return flagged;
+}
+
+// The product is unconditional, so the loops select.
+template <class C>
+void prelu_forward(const C* x, const C* w, C w0, C* y, std::int64_t n) {
+  if (w) {
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] <= C(0) ? w[i] * x[i] : x[i];
+  } else {
+#pragma omp simd
+    for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] <= C(0) ? w0 * x[i] : x[i];
+  }
+}
+
+// cpu::ChunkSteps for compute type C.
+template <class C>
+struct StepsOf {
+  bool (*gated_forward)(const C*, const C*, C*, std::int64_t, C);
+  bool (*gated_backward)(const C*, const C*, const C*, C*, C*, std::int64_t, C);
+  void (*clamp)(const C*, const C*, C*, C*, std::int64_t, C);
+  void (*clamp_gradients)(const C*, const C*, C*, C*, std::int64_t, C);
+  void (*add)(const C*, const C*, C*, std::int64_t);
+  void (*add_to_sums)(const C*, double*, std::int64_t);
+  bool (*beyond)(const C*, std::int64_t, C);
+  void (*prelu)(const C*, const C*, C, C*, std::int64_t);
+};
+
+template <class C>
+StepsOf<C> steps_of() {
+  if constexpr (std::is_same_v<C, float>) {
+    const cpu::ChunkSteps v = cpu::select_chunk_steps();
+    return {v.gated_forward, v.gated_backward, v.clamp, v.clamp_gradients, v.add, v.add_to_sums, v.beyond, v.prelu};
+  } else {
+    return {&gated_forward_products<C>, &gated_backward_products<C>, &gated_clamp<C>, &gated_clamp_gradients<C>,
+            &add_arrays<C>, &add_to_sums<C>, &beyond<C>, &prelu_forward<C>};
+  }
+}
+
 // ---- PReLU ----------------------------------------------------------------------------------
 
 template <class T>
@@ -252,24 +347,7 @@ void prelu(const PreluCall& call) {
     // all-positive x, as did a division per element for the channel).
     const std::int64_t count = call.rows * call.channels * call.inner;
     const bool channels_last = call.inner == 1 && call.per_channel;
-    // ys[i] = xs[i] > 0 ? xs[i] : w_i xs[i] (NaN: xs[i]), w_i = ws[i], or w where ws is null; the
-    // product is unconditional, so the loops select.
-    auto run = [](const auto* xs, const auto* ws, C w, auto* ys, std::int64_t n) {
-      using D = std::remove_pointer_t<decltype(ys)>;
-      if (ws) {
-#pragma omp simd
-        for (std::int64_t i = 0; i < n; ++i) {
-          const C v = widen(xs[i]), scaled = widen(ws[i]) * v;
-          ys[i] = narrow<D>(v <= C(0) ? scaled : v);
-        }
-      } else {
-#pragma omp simd
-        for (std::int64_t i = 0; i < n; ++i) {
-          const C v = widen(xs[i]), scaled = w * v;
-          ys[i] = narrow<D>(v <= C(0) ? scaled : v);
-        }
-      }
-    };
+    const StepsOf<C> steps = steps_of<C>();
 #pragma omp parallel num_threads(threads_for(count))
     {
       const std::int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
@@ -278,14 +356,14 @@ void prelu(const PreluCall& call) {
         const std::int64_t segment = e / call.inner, c = segment % call.channels;
         const std::int64_t n = std::min(e1, channels_last ? e + (call.channels - c) : (segment + 1) * call.inner) - e;
         if constexpr (std::is_same_v<T, C>) {
-          run(x + e, channels_last ? weight + c : nullptr, weight_of(c), y + e, n);
+          steps.prelu(x + e, channels_last ? weight + c : nullptr, weight_of(c), y + e, n);
         } else {  // f16, bf16: through f32 copies, converted with the vector code
           for (std::int64_t i = 0; i < n; i += kChunk) {
             const std::int64_t m = std::min(kChunk, n - i);
             C xs[kChunk], ws[kChunk], ys[kChunk];
             widen_chunk(x + e + i, xs, m);
             if (channels_last) widen_chunk(weight + c + i, ws, m);
-            run(xs, channels_last ? ws : nullptr, weight_of(c), ys, m);
+            steps.prelu(xs, channels_last ? ws : nullptr, weight_of(c), ys, m);
             write_chunk(y + e + i, ys, m, false);
           }
         }
@@ -413,88 +491,6 @@ void maxout(const MaxoutCall& call) {
     const Compute<T> grad = widen(static_cast<const T*>(call.dy)[g]);
     T* dx = static_cast<T*>(call.dx) + g * k;
     for (std::int64_t j = 0; j < k; ++j) put(dx[j], j == best ? grad : Compute<T>(0), call.accumulate);
-  }
-}
-
-// ---- Chunk steps ----------------------------------------------------------------------------
-
-// The steps of a gated or bias chunk around the activation kernel (cpu::ChunkSteps): these loops
-// are the portable ones and compute f64 chunks; f32 chunks take the active instruction set's. One array
-// per clamp loop (two arrays in one loop, their chunks 4 KiB apart, were 20% slower:
-// swiglu_clamped at 2^24).
-template <class C>
-bool gated_forward_products(const C* a, const C* u, C* y, std::int64_t n, C tiny) {
-  int flagged = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    y[i] = a[i] * u[i];
-    flagged |= (std::fabs(a[i]) < tiny) & (std::fabs(u[i]) > C(1));
-  }
-  return flagged;
-}
-
-template <class C>
-bool gated_backward_products(const C* d, const C* s, const C* a, C* first, C* second, std::int64_t n, C largest) {
-  int flagged = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    first[i] = d[i] * s[i];
-    second[i] = d[i] * a[i];
-    flagged |= !(std::fabs(first[i]) <= largest);
-  }
-  return flagged;
-}
-
-template <class C>
-void gated_clamp(const C* gate, const C* up, C* gate_out, C* up_out, std::int64_t n, C limit) {
-  const math::GateClamp<C> clamp{true, limit};
-  for (std::int64_t i = 0; i < n; ++i) gate_out[i] = clamp.gate(gate[i]);
-  for (std::int64_t i = 0; i < n; ++i) up_out[i] = clamp.up(up[i]);
-}
-
-template <class C>
-void gated_clamp_gradients(const C* gate, const C* up, C* dgate, C* dup, std::int64_t n, C limit) {
-  const math::GateClamp<C> clamp{true, limit};
-  for (std::int64_t i = 0; i < n; ++i) dgate[i] = clamp.gate_gradient(gate[i], dgate[i]);
-  for (std::int64_t i = 0; i < n; ++i) dup[i] = clamp.up_gradient(up[i], dup[i]);
-}
-
-template <class C>
-void add_arrays(const C* a, const C* b, C* out, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
-}
-
-// sums[i] += v[i] scaled by kSumTermScale (2^-64 for f64: see put_sum).
-template <class C>
-void add_to_sums(const C* v, double* sums, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) sums[i] += static_cast<double>(v[i]) * math::kSumTermScale<C>;
-}
-
-template <class C>
-bool beyond(const C* v, std::int64_t n, C largest) {
-  int flagged = 0;
-  for (std::int64_t i = 0; i < n; ++i) flagged |= !(std::fabs(v[i]) <= largest);
-  return flagged;
-}
-
-// cpu::ChunkSteps for compute type C.
-template <class C>
-struct StepsOf {
-  bool (*gated_forward)(const C*, const C*, C*, std::int64_t, C);
-  bool (*gated_backward)(const C*, const C*, const C*, C*, C*, std::int64_t, C);
-  void (*clamp)(const C*, const C*, C*, C*, std::int64_t, C);
-  void (*clamp_gradients)(const C*, const C*, C*, C*, std::int64_t, C);
-  void (*add)(const C*, const C*, C*, std::int64_t);
-  void (*add_to_sums)(const C*, double*, std::int64_t);
-  bool (*beyond)(const C*, std::int64_t, C);
-};
-
-template <class C>
-StepsOf<C> steps_of() {
-  if constexpr (std::is_same_v<C, float>) {
-    const cpu::ChunkSteps v = cpu::select_chunk_steps();
-    return {v.gated_forward, v.gated_backward, v.clamp, v.clamp_gradients, v.add, v.add_to_sums, v.beyond};
-  } else {
-    return {&gated_forward_products<C>, &gated_backward_products<C>, &gated_clamp<C>, &gated_clamp_gradients<C>,
-            &add_arrays<C>, &add_to_sums<C>, &beyond<C>};
   }
 }
 
@@ -816,7 +812,8 @@ namespace actk::cpu {
 ChunkSteps portable_chunk_steps() noexcept {
   using namespace detail;
   return {&gated_forward_products<float>, &gated_backward_products<float>, &gated_clamp<float>,
-          &gated_clamp_gradients<float>, &add_arrays<float>, &add_to_sums<float>, &beyond<float>};
+          &gated_clamp_gradients<float>, &add_arrays<float>, &add_to_sums<float>, &beyond<float>,
+          &prelu_forward<float>};
 }
 
 }  // namespace actk::cpu
