@@ -59,12 +59,6 @@ C add_product(C old, C a, C b) {
   }
 }
 
-// Writes a * b to `out`, or adds it to what is there rounding once.
-template <class T>
-void put_product(T& out, Compute<T> a, Compute<T> b, bool accumulate) {
-  out = narrow<T>(accumulate ? add_product(widen(out), a, b) : a * b);
-}
-
 // The scale of the sums' terms (math::kSumTermScale): 2^-64 for f64 data, else 1.
 template <class T>
 constexpr double kTermScale = math::kSumTermScale<Compute<T>>;
@@ -238,9 +232,7 @@ void reduce_by_channel(std::int64_t rows, std::int64_t channels, std::int64_t in
 // ---- Chunk steps ----------------------------------------------------------------------------
 
 // The steps of the structured calls (cpu::ChunkSteps): these loops are the portable ones and
-// compute f64 data; f32 compute takes the active instruction set's. One array
-// per clamp loop (two arrays in one loop, their chunks 4 KiB apart, were 20% slower:
-// swiglu_clamped at 2^24).
+// compute f64 data; f32 compute takes the active instruction set's.
 template <class C>
 bool gated_forward_products(const C* a, const C* u, C* y, std::int64_t n, C tiny) {
   int flagged = 0;
@@ -262,6 +254,8 @@ bool gated_backward_products(const C* d, const C* s, const C* a, C* first, C* se
   return flagged;
 }
 
+// One array per loop (two arrays in one loop, their chunks 4 KiB apart, were 20% slower:
+// swiglu_clamped at 2^24).
 template <class C>
 void gated_clamp(const C* gate, const C* up, C* gate_out, C* up_out, std::int64_t n, C limit) {
   const math::GateClamp<C> clamp{true, limit};
@@ -629,12 +623,8 @@ void gated(const GatedCall& call) {
     // dgate past T's range (in f32 compute, also where it is finite in f32 but not in bf16), as
     // though every input is finite: the stand-in act' of the f32 kernels' tails (see
     // gated_dgate_slow) times a large dy * up.
-    bool overflow = false;
-    if (call.accumulate) {
-      for (std::int64_t i = 0; i < n; ++i) overflow |= !(std::fabs(first[i]) <= largest);
-    } else {
-      overflow = steps.gated_backward(d, scaled_derivative, activated, first, second, n, largest);
-    }
+    const bool overflow = call.accumulate ? steps.beyond(first, n, largest)
+                                          : steps.gated_backward(d, scaled_derivative, activated, first, second, n, largest);
     if (overflow) {
       T* dgate_out = static_cast<T*>(call.dgate.data) + r * call.dgate.stride + c0;
       for (std::int64_t i = 0; i < n; ++i) {
@@ -695,7 +685,7 @@ void bias(const BiasCall& call) {
       C z[kBiasChunk], y[kBiasChunk];
       // Two chunks ahead (2^24 f32: 4.9 ms with none or one ahead, 4.1 with two, 4.8 with four;
       // the backward, with more work per chunk, gains nothing from two).
-      prefetch(x + e0 + 2 * n, std::max<std::int64_t>(0, std::min(n, count - (e0 + 2 * n))));
+      if (e0 + 2 * n < count) prefetch(x + e0 + 2 * n, std::min(n, count - (e0 + 2 * n)));
       load_z(e0, e0 % channels, n, z);
       run_activation<C>(call.activation, call.params, Pass::forward, z, nullptr, y, nullptr, n);
       write_chunk(static_cast<T*>(call.y) + e0, y, n, stream);
