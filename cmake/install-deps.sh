@@ -4,7 +4,8 @@
 # (CI), and runs `apt-get update` at most once, only when something has to be installed.
 #
 #   libdnnl-dev         oneDNN, the peer baseline of bench/bench_cpu.cpp (its rows skip without it)
-#   python3-matplotlib  plots of the benchmark report
+#   libopenblas-dev     the BLAS of `actk lab`'s GEMMs (configure takes any CBLAS, OpenBLAS first)
+#   python3-matplotlib  plots of the benchmark report and of the lab
 #
 # and, for the python3 on PATH (pip, from PyPI), the Python modules that are missing:
 #
@@ -20,7 +21,7 @@
 # those Debian packages)
 set -eu
 
-packages=${*:-"libdnnl-dev python3-matplotlib"}
+packages=${*:-"libdnnl-dev libopenblas-dev python3-matplotlib"}
 
 install_python_modules() {
   python=$(command -v python3 || true)

@@ -13,6 +13,7 @@
 
 #include "actk/actk.hpp"
 #include "host/cli/compare.hpp"
+#include "host/cli/lab.hpp"
 #include "host/validation/battery.hpp"
 #include "host/validation/suite.hpp"
 
@@ -36,6 +37,15 @@ commands:
       --dtype T             f32 (default), f64, f16 or bf16
       --inputs I            realistic (default: x uniform on [-8, 8], dy on [-2, 2], as
                             actk-bench) or battery (the validation battery's x, repeated)
+  lab [options]             the gradient-flow lab: small MLPs trained with actk on 2-D data
+                            for every activation; accuracy, gradient vs depth, dead units,
+                            zero-centring, time per step (see README.md, "The lab")
+      --filter NAMES        comma-separated activations (default: the whole catalogue)
+      --backends B,B        cpu, cuda or reference (default cpu,cuda; the first available
+                            measures everything, the others time the spirals run)
+      --steps N             SGD steps on the spirals (default 1500)
+      --seed N              data and init seed (default 1)
+      --json FILE           also write the report as JSON (bench/lab_plots.py draws it)
   --version                 the library version
   help                      this text
 
@@ -226,6 +236,14 @@ int main(int argc, char** argv) {
     if (command == "run") return run_all();
     if (command == "validate") return validate(argc - 2, argv + 2);
     if (command == "compare") return compare(argc - 2, argv + 2);
+    if (command == "lab") {
+#ifdef ACTK_WITH_LAB
+      return cli::lab(argc - 2, argv + 2);
+#else
+      std::fputs("actk lab: this actk was configured with ACTK_BUILD_LAB=OFF (no BLAS)\n", stderr);
+      return 2;
+#endif
+    }
     if (command == "--version" || command == "version") {
       std::printf("actk %s\n", kVersion);
       return 0;
