@@ -1,16 +1,18 @@
 #!/usr/bin/python3
-"""Draws the plots of an `actk lab --json` report.
+"""Draws the plots of an `actk lab --json` report, and writes its tables as markdown.
 
     /usr/bin/python3 bench/lab_plots.py LAB.json [--out DIR]
 
 Writes into DIR (default: the JSON's folder):
+  lab.md                 the report's three tables (training, gradient by depth, dead units)
   lab_boundaries.png     the decision regions of each activation's trained spirals net, with the
                          training points
   lab_gradient_depth.png |dL/dW| of the first hidden layer at init against depth, under He init and
                          under N(0, 1), one line per activation (log scale; an overflow is left out)
   lab_dead_units.png     the fraction of dead hidden units over the spirals steps, one panel per
                          (learning rate, bias init), for the activations with any dead unit
-Uses matplotlib (Debian's python3-matplotlib, hence /usr/bin/python3).
+Uses matplotlib (Debian's python3-matplotlib, hence /usr/bin/python3); without it only lab.md
+is written.
 """
 import argparse
 import json
@@ -23,6 +25,50 @@ HIGHLIGHT = {"identity": "black", "sigmoid": "tab:red", "tanh": "tab:orange", "r
              "leaky_relu": "tab:cyan", "gelu": "tab:green", "silu": "tab:olive", "hardsigmoid": "tab:pink",
              "softsign": "tab:brown", "swiglu": "tab:purple", "relu_squared": "tab:gray", "reglu": "navy",
              "relu6": "goldenrod", "softplus": "darkgreen", "selu": "teal", "prelu": "magenta"}
+
+
+def markdown(report):
+    o = report["options"]
+    backends = ["cpu", "cuda"]
+    out = [f"{o['points']} points per data set; {o['depth']} hidden layers of {o['width']} units, He init; full-batch "
+           f"SGD, lr {o['learning_rate']:g}, momentum {o['momentum']:g}; {o['steps']} steps on the spirals, "
+           f"{o['easy_steps']} on xor and circles; seed {o['seed']}.", ""]
+    out += [f"| activation | spirals | xor | circles | steps to loss {o['target_loss']:g} | final loss | mean activation "
+            "| same-sign dW rows | " + " | ".join(f"ms/step {b}" for b in backends) + " |",
+            "|---|" + "---:|" * (7 + len(backends))]
+    for r in report["results"]:
+        times = {t["backend"]: f"{1e3 * t['seconds_per_step']:.3f}" for t in r["step_times"]}
+        acc = r["accuracy"]
+        out.append(f"| {r['activation']} | {100 * acc['spirals']:.1f}% | {100 * acc['xor']:.1f}% | "
+                   f"{100 * acc['circles']:.1f}% | {r['steps_to_target'] if r['steps_to_target'] >= 0 else '-'} | "
+                   f"{r['final_loss']:.4f} | {r['mean_activation']:.3f} | {r['same_sign_fraction']:.2f} | "
+                   + " | ".join(times.get(b, "-") for b in backends) + " |")
+    inits = [g["init"] for g in report["results"][0]["gradient_norms"]]
+    out += ["", f"Norm of dL/dW of the first hidden layer at init (geometric mean of {o['gradient_seeds']} nets):", "",
+            "| activation | " + " | ".join(f"{i} d{d}" for i in inits for d in o["depths"]) + " |",
+            "|---|" + "---:|" * (len(inits) * len(o["depths"]))]
+    for r in report["results"]:
+        cells = []
+        for g in r["gradient_norms"]:
+            for d in g["by_depth"]:
+                v = d["layers"][0]
+                cells.append("overflow" if v is None else f"{v:.2e}")
+        out.append(f"| {r['activation']} | " + " | ".join(cells) + " |")
+    configs = [(d["learning_rate"], d["bias_init"]) for d in report["results"][0]["dead"]]
+    out += ["", f"Dead hidden units after {o['steps']} spirals steps (mean of {o['dead_seeds']} nets; the largest "
+            "fraction during the runs in parentheses; diverged runs, left out of the mean, after /):", "",
+            "| activation | " + " | ".join(f"lr {lr:g}, bias {b:g}" for lr, b in configs) + " |",
+            "|---|" + "---:|" * len(configs)]
+    for r in report["results"]:
+        cells = []
+        for d in r["dead"]:
+            if not d["fraction"]:
+                cells.append("diverged")
+                continue
+            cell = f"{100 * d['fraction'][-1]:.1f}% ({100 * max(d['fraction']):.1f}%)"
+            cells.append(cell + (f" /{d['diverged_runs']}" if d["diverged_runs"] else ""))
+        out.append(f"| {r['activation']} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
 
 
 def boundaries(report, plt, path):
@@ -107,6 +153,9 @@ def main():
         report = json.load(f)
     out = args.out or os.path.dirname(os.path.abspath(args.report))
     os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "lab.md"), "w") as f:
+        f.write(markdown(report))
+    print(f"lab_plots: wrote {os.path.join(out, 'lab.md')}")
     try:
         import matplotlib
         matplotlib.use("Agg")

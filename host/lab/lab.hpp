@@ -60,7 +60,7 @@ struct GradientDepths {
 
 struct StepTime {
   Backend backend;
-  double seconds = 0;    ///< per training step (forward, backward, update), full batch
+  double seconds = 0;    ///< per training step (forward, backward, update), full batch: the median
   double accuracy = 0;   ///< of that backend's own spirals run
 };
 
@@ -98,7 +98,7 @@ struct TrainResult {
   double final_loss = 0;
   int steps_to_target = -1;
   bool diverged = false;
-  double seconds_per_step = 0;
+  double seconds_per_step = 0;  ///< the median step
   std::vector<int> recorded_steps;
   std::vector<double> loss, dead_fraction;
 };
