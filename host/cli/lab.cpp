@@ -1,14 +1,12 @@
 #include "host/cli/lab.hpp"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
 
+#include "host/cli/report_output.hpp"
 #include "host/lab/lab.hpp"
 
 namespace actk::cli {
@@ -73,21 +71,10 @@ int lab(int argc, char** argv) {
       return 2;
     }
   }
-  const bool tty = isatty(STDERR_FILENO);
-  const lab::LabReport report = lab::run_lab(options, [&](int done, int total, const std::string& now) {
-    std::fprintf(stderr, "%s[%2d/%2d] training %-16s", tty ? "\r" : "", done, total, now.c_str());
-    if (!tty || done == total) std::fprintf(stderr, "\n");
-  });
+  if (!can_write("lab", json_path)) return 2;
+  const lab::LabReport report = lab::run_lab(options, progress_line("training"));
   lab::print_report(report, std::cout);
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    if (!out) {
-      std::fprintf(stderr, "actk lab: cannot write %s\n", json_path.c_str());
-      return 2;
-    }
-    lab::write_json(report, out);
-    std::printf("JSON report written to %s\n", json_path.c_str());
-  }
+  if (!write_json_report("lab", json_path, [&](std::ostream& out) { lab::write_json(report, out); })) return 2;
   return 0;
 }
 

@@ -3,17 +3,16 @@
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
 
 #include "actk/actk.hpp"
 #include "host/cli/compare.hpp"
 #include "host/cli/lab.hpp"
+#include "host/cli/report_output.hpp"
 #include "host/validation/battery.hpp"
 #include "host/validation/suite.hpp"
 
@@ -155,20 +154,11 @@ int validate(int argc, char** argv) {
       return 2;
     }
   }
-  const bool tty = isatty(STDERR_FILENO);
-  const validation::Report report = validation::run_suite(options, [&](int done, int total, const std::string& now) {
-    std::fprintf(stderr, "%s[%3d/%3d] validating %-24s", tty ? "\r" : "", done, total, now.c_str());
-    if (!tty || done == total) std::fprintf(stderr, "\n");
-  });
+  if (!cli::can_write("validate", json_path)) return 2;
+  const validation::Report report = validation::run_suite(options, cli::progress_line("validating"));
   validation::print_report(report, std::cout);
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    if (!out) {
-      std::fprintf(stderr, "actk validate: cannot write %s\n", json_path.c_str());
-      return 2;
-    }
-    validation::write_json(report, out);
-    std::printf("JSON report written to %s\n", json_path.c_str());
+  if (!cli::write_json_report("validate", json_path, [&](std::ostream& out) { validation::write_json(report, out); })) {
+    return 2;
   }
   if (report.rows.empty()) {
     std::fprintf(stderr, "actk validate: the filter '%s' matches nothing\n", options.filter.c_str());

@@ -69,9 +69,10 @@ void print_report(const LabReport& report, std::ostream& out) {
       << " nets)\n";
   std::snprintf(line, sizeof line, "%-15s", "activation");
   out << line;
-  for (const char* init : {"he", "N(0,1)"}) {
+  for (const GradientDepths& g : report.results.empty() ? std::vector<GradientDepths>{} : report.results[0].gradients) {
     for (const int d : o.depths) {
-      std::snprintf(line, sizeof line, " %10s", (std::string(init) + " d" + std::to_string(d)).c_str());
+      const std::string init = g.init == Init::he ? "he" : "N(0,1)";
+      std::snprintf(line, sizeof line, " %10s", (init + " d" + std::to_string(d)).c_str());
       out << line;
     }
   }
