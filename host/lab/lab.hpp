@@ -1,8 +1,8 @@
 // `actk lab`: small MLPs trained with actk's own forward and backward calls on 2-D data, measuring
-// what is claimed about activations: that a nonlinearity is needed (the identity cannot fit the
-// spirals), that saturating activations lose the gradient with depth, that ReLU units die (more
-// at a large learning rate, less with a positive bias), that sigmoid is not zero-centred, and
-// what a step costs on each backend.
+// what is claimed about activations: whether a nonlinearity is needed (can the identity fit the
+// spirals), whether saturating activations lose the gradient with depth, how many ReLU units die
+// at two learning rates and two bias inits, whether sigmoid is zero-centred, and what a step
+// costs on each backend.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "actk/structured.hpp"
 #include "host/lab/data.hpp"
@@ -71,6 +73,14 @@ Mlp::Mlp(Device& device, const MlpShape& shape, int max_batch)
     store(device, layer.b, std::vector<float>(pre, layer.hidden ? shape.bias_init : 0.0f));
     layers_.push_back(std::move(layer));
   }
+}
+
+void Mlp::upload_points(const float* x, int rows) {
+  if (rows < 1 || rows > max_batch_) {
+    throw std::invalid_argument("lab: a batch of " + std::to_string(rows) + " rows, the net has room for 1 to " +
+                                std::to_string(max_batch_));
+  }
+  device_.upload(x_.data(), x, sizeof(float) * std::size_t(rows) * shape_.inputs);
 }
 
 const float* Mlp::input_of(int layer) const { return layer == 0 ? x_.data() : layers_[layer - 1].a.data(); }
@@ -151,7 +161,7 @@ void Mlp::backward_layer(Layer& layer, const float* input, int rows, float* dx) 
 }
 
 double Mlp::gradients(const float* x, const int* labels, int rows) {
-  device_.upload(x_.data(), x, sizeof(float) * std::size_t(rows) * shape_.inputs);
+  upload_points(x, rows);
   forward(x_.data(), rows);
   Layer& out = layers_.back();
   const int classes = out.units;
@@ -187,10 +197,11 @@ void Mlp::step(float learning_rate, float momentum) {
     update(layer.b, layer.db, layer.vb);
     if (layer.prelu_w.count()) update(layer.prelu_w, layer.prelu_dw, layer.prelu_vw);
   }
+  device_.synchronize();  // a timed step ends when its update has (on cuda, too)
 }
 
 std::vector<int> Mlp::predict(const float* x, int rows) {
-  device_.upload(x_.data(), x, sizeof(float) * std::size_t(rows) * shape_.inputs);
+  upload_points(x, rows);
   forward(x_.data(), rows);
   const int classes = layers_.back().units;
   const std::vector<float> logits = fetch(device_, layers_.back().a, std::size_t(rows) * classes);
@@ -213,7 +224,7 @@ double Mlp::weight_gradient_norm(int layer) const {
 }
 
 double Mlp::dead_fraction(const float* x, int rows) {
-  device_.upload(x_.data(), x, sizeof(float) * std::size_t(rows) * shape_.inputs);
+  upload_points(x, rows);
   forward(x_.data(), rows);
   const ActivationKind kind = info(shape_.activation).kind;
   int dead = 0, units = 0;
@@ -241,7 +252,7 @@ double Mlp::dead_fraction(const float* x, int rows) {
 }
 
 double Mlp::mean_activation(const float* x, int rows) {
-  device_.upload(x_.data(), x, sizeof(float) * std::size_t(rows) * shape_.inputs);
+  upload_points(x, rows);
   forward(x_.data(), rows);
   double sum = 0;
   std::size_t count = 0;
@@ -255,7 +266,7 @@ double Mlp::mean_activation(const float* x, int rows) {
 
 bool Mlp::diverged() const {
   for (const Layer& layer : layers_) {
-    for (const Buffer<float>* p : {&layer.w, &layer.b}) {
+    for (const Buffer<float>* p : {&layer.w, &layer.b, &layer.prelu_w}) {
       for (const float v : fetch(device_, *p, p->count())) {
         if (!std::isfinite(v)) return true;
       }

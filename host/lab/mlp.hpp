@@ -39,7 +39,8 @@ class Mlp {
   /// Forward and backward on a batch of host points (rows x inputs): fills every gradient and
   /// returns the mean cross-entropy.
   double gradients(const float* x, const int* labels, int rows);
-  /// One step of SGD with momentum from the gradients of the last call to gradients().
+  /// One step of SGD with momentum from the gradients of the last call to gradients() (not
+  /// valid after dead_fraction(), which overwrites them); returns when the update is done.
   void step(float learning_rate, float momentum);
   /// The predicted class of each row.
   std::vector<int> predict(const float* x, int rows);
@@ -53,6 +54,7 @@ class Mlp {
   std::vector<float> weight_gradient(int layer) const;
   /// Of the hidden units, the fraction whose output has a zero gradient with respect to its every
   /// input (f' = 0 on every pre-activation it reads) for every row of x: units that cannot learn.
+  /// Overwrites the gradients.
   double dead_fraction(const float* x, int rows);
   /// The mean of every hidden activation over the rows of x.
   double mean_activation(const float* x, int rows);
@@ -68,6 +70,8 @@ class Mlp {
     Buffer<float> z, u, a, dz, du, da;                   // max_batch rows each
     Buffer<std::int32_t> argmax;                         // maxout
   };
+  /// Copies rows x inputs host points into the net's input; an error beyond max_batch.
+  void upload_points(const float* x, int rows);
   void forward(const float* x_device, int rows);
   /// From da of a layer to dz (actk's backward calls), then to dW and (if given) dx.
   void backward_layer(Layer& layer, const float* input, int rows, float* dx);

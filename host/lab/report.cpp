@@ -22,13 +22,24 @@ std::string step_time(const ActivationResult& result, Backend backend) {
   return "-";
 }
 
-// Non-finite values (an overflowed gradient) are null: JSON has no infinity.
+// Non-finite values (an overflowed gradient, a diverged run's mean) are null: JSON has neither.
+std::string json_number(double value, const char* pattern = "%.6g") {
+  return std::isfinite(value) ? format(pattern, value) : "null";
+}
+
 void json_numbers(std::ostream& out, const std::vector<double>& values) {
   out << '[';
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    out << (i ? "," : "") << (std::isfinite(values[i]) ? format("%.6g", values[i]) : "null");
-  }
+  for (std::size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << json_number(values[i]);
   out << ']';
+}
+
+std::string json_string(const std::string& text) {
+  std::string quoted = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+  }
+  return quoted + '"';
 }
 
 template <class T>
@@ -137,7 +148,7 @@ void write_json(const LabReport& report, std::ostream& out) {
       << ", \"grid\": " << o.grid << ", \"grid_extent\": 1.25, \"sign_examples\": " << o.sign_examples
       << ", \"seed\": " << o.seed << "},\n  \"unavailable\": [";
   for (std::size_t i = 0; i < report.unavailable.size(); ++i) {
-    out << (i ? ", " : "") << '"' << report.unavailable[i] << '"';
+    out << (i ? ", " : "") << json_string(report.unavailable[i]);
   }
   out << "],\n  \"seconds\": " << format("%.2f", report.seconds) << ",\n  \"spirals\": {\"x\": ";
   json_numbers(out, std::vector<double>(report.spirals.x.begin(), report.spirals.x.end()));
@@ -148,17 +159,17 @@ void write_json(const LabReport& report, std::ostream& out) {
     const ActivationResult& r = report.results[i];
     out << (i ? "," : "") << "\n    {\"activation\": \"" << activation_name(r.activation) << "\", \"accuracy\": {";
     for (std::size_t d = 0; d < 3; ++d) {
-      out << (d ? ", " : "") << '"' << data_set_name(kDataSets[d]) << "\": " << format("%.4f", r.accuracy[d]);
+      out << (d ? ", " : "") << '"' << data_set_name(kDataSets[d]) << "\": " << json_number(r.accuracy[d], "%.4f");
     }
-    out << "}, \"steps_to_target\": " << r.steps_to_target << ", \"final_loss\": " << format("%.6g", r.final_loss)
-        << ", \"mean_activation\": " << format("%.6g", r.mean_activation)
-        << ", \"same_sign_fraction\": " << format("%.4f", r.same_sign_fraction) << ",\n     \"loss\": ";
+    out << "}, \"steps_to_target\": " << r.steps_to_target << ", \"final_loss\": " << json_number(r.final_loss, "%.6g")
+        << ", \"mean_activation\": " << json_number(r.mean_activation, "%.6g")
+        << ", \"same_sign_fraction\": " << json_number(r.same_sign_fraction, "%.4f") << ",\n     \"loss\": ";
     json_numbers(out, r.loss);
     out << ",\n     \"step_times\": [";
     for (std::size_t t = 0; t < r.step_times.size(); ++t) {
       out << (t ? ", " : "") << "{\"backend\": \"" << backend_name(r.step_times[t].backend)
-          << "\", \"seconds_per_step\": " << format("%.6g", r.step_times[t].seconds)
-          << ", \"spirals_accuracy\": " << format("%.4f", r.step_times[t].accuracy) << '}';
+          << "\", \"seconds_per_step\": " << json_number(r.step_times[t].seconds, "%.6g")
+          << ", \"spirals_accuracy\": " << json_number(r.step_times[t].accuracy, "%.4f") << '}';
     }
     out << "],\n     \"gradient_norms\": [";
     for (std::size_t g = 0; g < r.gradients.size(); ++g) {
@@ -175,7 +186,7 @@ void write_json(const LabReport& report, std::ostream& out) {
       const DeadRun& run = r.dead[d];
       out << (d ? ", " : "") << "{\"learning_rate\": " << format("%g", run.learning_rate)
           << ", \"bias_init\": " << format("%g", run.bias_init) << ", \"diverged_runs\": " << run.diverged
-          << ", \"accuracy\": " << format("%.4f", run.accuracy) << ", \"steps\": ";
+          << ", \"accuracy\": " << json_number(run.accuracy, "%.4f") << ", \"steps\": ";
       json_integers(out, run.steps);
       out << ", \"fraction\": ";
       json_numbers(out, run.fraction);
