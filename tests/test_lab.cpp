@@ -119,6 +119,14 @@ TEST_F(Lab, TheCudaNetsTrainAsTheCpuNetsDo) {
   std::unique_ptr<Device> cuda = make_device(Backend::cuda, &why);
   if (!cuda) GTEST_SKIP() << why;
   for (const Activation a : {Activation::relu, Activation::prelu, Activation::maxout, Activation::swiglu}) {
+    // The same gradients at init (the GEMMs sum in other orders: f32 rounding apart) ...
+    const std::vector<double> on_cuda = gradient_norms_at_init(*cuda, shape(a), spirals);
+    const std::vector<double> on_cpu = gradient_norms_at_init(*device, shape(a), spirals);
+    ASSERT_EQ(on_cuda.size(), on_cpu.size());
+    for (std::size_t l = 0; l < on_cpu.size(); ++l) {
+      EXPECT_NEAR(on_cuda[l], on_cpu[l], 1e-4 * on_cpu[l]) << activation_name(a) << ", layer " << l;
+    }
+    // ... and the same outcome of training.
     EXPECT_NEAR(spirals_accuracy(a, *cuda), spirals_accuracy(a, *device), 0.02) << activation_name(a);
   }
 }
