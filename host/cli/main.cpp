@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-
 #include "actk/actk.hpp"
 #include "host/cli/compare.hpp"
 #include "host/cli/lab.hpp"
@@ -42,7 +41,7 @@ commands:
       --filter NAMES        comma-separated activations (default: the whole catalogue)
       --backends B,B        cpu, cuda or reference (default cpu,cuda; the first available
                             measures everything, the others time the spirals run)
-      --steps N             SGD steps on the spirals (default 1500)
+      --steps N             SGD steps on the spirals (default 1000)
       --seed N              data and init seed (default 1)
       --json FILE           also write the report as JSON (bench/lab_plots.py draws it)
   --version                 the library version

@@ -30,7 +30,7 @@ void store(Device& device, const Buffer<T>& buffer, const std::vector<T>& host) 
 
 Mlp::Mlp(Device& device, const MlpShape& shape, int max_batch)
     : device_(device), shape_(shape), max_batch_(max_batch), x_(device, std::size_t(max_batch) * shape.inputs) {
-  const ActivationKind kind = info(shape.activation).kind;
+  const ActivationKind hidden_kind = info(shape.activation).kind;
   Random random(shape.seed);
   const std::size_t batch = static_cast<std::size_t>(max_batch);
   for (int l = 0; l <= shape.depth; ++l) {
@@ -38,10 +38,12 @@ Mlp::Mlp(Device& device, const MlpShape& shape, int max_batch)
     layer.hidden = l < shape.depth;
     layer.inputs = l == 0 ? shape.inputs : shape.width;
     layer.units = layer.hidden ? shape.width : shape.classes;
-    layer.pre = !layer.hidden                        ? layer.units
-                : kind == ActivationKind::gated  ? 2 * layer.units
-                : kind == ActivationKind::maxout ? shape.maxout_k * layer.units
-                                                 : layer.units;
+    // The output layer is linear: an elementwise identity.
+    layer.kind = layer.hidden ? hidden_kind : ActivationKind::elementwise;
+    layer.fused = layer.hidden && layer.kind == ActivationKind::elementwise ? shape.activation : Activation::identity;
+    layer.pre = layer.kind == ActivationKind::gated    ? 2 * layer.units
+                : layer.kind == ActivationKind::maxout ? shape.maxout_k * layer.units
+                                                       : layer.units;
     const std::size_t weights = std::size_t(layer.pre) * layer.inputs, pre = layer.pre;
     layer.w = Buffer<float>(device, weights);
     layer.dw = Buffer<float>(device, weights);
@@ -53,18 +55,17 @@ Mlp::Mlp(Device& device, const MlpShape& shape, int max_batch)
     layer.dz = Buffer<float>(device, batch * pre);
     layer.a = Buffer<float>(device, batch * layer.units);
     layer.da = Buffer<float>(device, batch * layer.units);
-    const bool structured = layer.hidden && kind != ActivationKind::elementwise;
-    if (structured) {
+    if (layer.kind != ActivationKind::elementwise) {
       layer.u = Buffer<float>(device, batch * pre);
       layer.du = Buffer<float>(device, batch * pre);
     }
-    if (layer.hidden && kind == ActivationKind::prelu) {
+    if (layer.kind == ActivationKind::prelu) {
       layer.prelu_w = Buffer<float>(device, layer.units);
       layer.prelu_dw = Buffer<float>(device, layer.units);
       layer.prelu_vw = Buffer<float>(device, layer.units);
       store(device, layer.prelu_w, std::vector<float>(layer.units, 0.25f));  // PyTorch's default slope
     }
-    if (layer.hidden && kind == ActivationKind::maxout) layer.argmax = Buffer<std::int32_t>(device, batch * layer.units);
+    if (layer.kind == ActivationKind::maxout) layer.argmax = Buffer<std::int32_t>(device, batch * layer.units);
 
     const double deviation = shape.init == Init::he ? std::sqrt(2.0 / layer.inputs) : 1.0;
     std::vector<float> w(weights);
@@ -75,32 +76,28 @@ Mlp::Mlp(Device& device, const MlpShape& shape, int max_batch)
   }
 }
 
-void Mlp::upload_points(const float* x, int rows) {
+const float* Mlp::input_of(int layer) const { return layer == 0 ? x_.data() : layers_[layer - 1].a.data(); }
+
+void Mlp::forward(const float* x, int rows) {
   if (rows < 1 || rows > max_batch_) {
     throw std::invalid_argument("lab: a batch of " + std::to_string(rows) + " rows, the net has room for 1 to " +
                                 std::to_string(max_batch_));
   }
   device_.upload(x_.data(), x, sizeof(float) * std::size_t(rows) * shape_.inputs);
-}
-
-const float* Mlp::input_of(int layer) const { return layer == 0 ? x_.data() : layers_[layer - 1].a.data(); }
-
-void Mlp::forward(const float* x_device, int rows) {
   const Options options = device_.options();
-  const ActivationKind kind = info(shape_.activation).kind;
-  const float* input = x_device;
+  const float* input = x_.data();
   for (Layer& layer : layers_) {
     const std::int64_t n = std::int64_t(rows) * layer.pre, units = layer.units;
     device_.gemm(false, true, rows, layer.pre, layer.inputs, input, layer.inputs, layer.w.data(), layer.inputs,
                  layer.z.data(), layer.pre);
     const ConstTensorView z(layer.z.data(), n), b(layer.b.data(), layer.pre);
-    if (!layer.hidden || kind == ActivationKind::elementwise) {
-      forward_bias(layer.hidden ? shape_.activation : Activation::identity, z, b, {layer.a.data(), n}, options);
+    if (layer.kind == ActivationKind::elementwise) {
+      forward_bias(layer.fused, z, b, {layer.a.data(), n}, options);
     } else {
       forward_bias(Activation::identity, z, b, {layer.u.data(), n}, options);
       const TensorView a(layer.a.data(), rows * units);
       float* u = layer.u.data();
-      switch (kind) {
+      switch (layer.kind) {
         case ActivationKind::prelu:
           prelu_forward({u, n}, {layer.prelu_w.data(), units}, a, {rows, units, 1}, options);
           break;
@@ -120,19 +117,17 @@ void Mlp::forward(const float* x_device, int rows) {
 
 void Mlp::local_backward(Layer& layer, int rows) {
   const Options options = device_.options();
-  const ActivationKind kind = info(shape_.activation).kind;
   const std::int64_t n = std::int64_t(rows) * layer.pre, units = layer.units;
   const ConstTensorView z(layer.z.data(), n), b(layer.b.data(), layer.pre);
   const TensorView dz(layer.dz.data(), n), db(layer.db.data(), layer.pre);
-  if (!layer.hidden || kind == ActivationKind::elementwise) {
-    backward_bias(layer.hidden ? shape_.activation : Activation::identity, z, b, {layer.da.data(), rows * units}, dz,
-                  db, options);
+  if (layer.kind == ActivationKind::elementwise) {
+    backward_bias(layer.fused, z, b, {layer.da.data(), rows * units}, dz, db, options);
     return;
   }
   const ConstTensorView da(layer.da.data(), rows * units);
   float* u = layer.u.data();
   float* du = layer.du.data();
-  switch (kind) {
+  switch (layer.kind) {
     case ActivationKind::prelu:
       prelu_backward({u, n}, {layer.prelu_w.data(), units}, da, {du, n}, {layer.prelu_dw.data(), units},
                      {rows, units, 1}, options);
@@ -161,8 +156,7 @@ void Mlp::backward_layer(Layer& layer, const float* input, int rows, float* dx) 
 }
 
 double Mlp::gradients(const float* x, const int* labels, int rows) {
-  upload_points(x, rows);
-  forward(x_.data(), rows);
+  forward(x, rows);
   Layer& out = layers_.back();
   const int classes = out.units;
   std::vector<float> logits = fetch(device_, out.a, std::size_t(rows) * classes);
@@ -201,8 +195,7 @@ void Mlp::step(float learning_rate, float momentum) {
 }
 
 std::vector<int> Mlp::predict(const float* x, int rows) {
-  upload_points(x, rows);
-  forward(x_.data(), rows);
+  forward(x, rows);
   const int classes = layers_.back().units;
   const std::vector<float> logits = fetch(device_, layers_.back().a, std::size_t(rows) * classes);
   std::vector<int> predicted(rows);
@@ -224,9 +217,7 @@ double Mlp::weight_gradient_norm(int layer) const {
 }
 
 double Mlp::dead_fraction(const float* x, int rows) {
-  upload_points(x, rows);
-  forward(x_.data(), rows);
-  const ActivationKind kind = info(shape_.activation).kind;
+  forward(x, rows);
   int dead = 0, units = 0;
   for (Layer& layer : layers_) {
     if (!layer.hidden) continue;
@@ -239,9 +230,9 @@ double Mlp::dead_fraction(const float* x, int rows) {
     for (int r = 0; r < rows; ++r) {
       for (int c = 0; c < layer.pre; ++c) {
         if (dz[std::size_t(r) * layer.pre + c] == 0.0f) continue;
-        const int unit = kind == ActivationKind::gated ? c % layer.units
-                         : kind == ActivationKind::maxout ? c / shape_.maxout_k
-                                                           : c;
+        const int unit = layer.kind == ActivationKind::gated    ? c % layer.units
+                         : layer.kind == ActivationKind::maxout ? c / shape_.maxout_k
+                                                                : c;
         alive[unit] = 1;
       }
     }
@@ -252,8 +243,7 @@ double Mlp::dead_fraction(const float* x, int rows) {
 }
 
 double Mlp::mean_activation(const float* x, int rows) {
-  upload_points(x, rows);
-  forward(x_.data(), rows);
+  forward(x, rows);
   double sum = 0;
   std::size_t count = 0;
   for (const Layer& layer : layers_) {

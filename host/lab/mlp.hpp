@@ -65,14 +65,15 @@ class Mlp {
   struct Layer {
     int inputs = 0, units = 0, pre = 0;  // pre: the width of z (units, 2 units or k units)
     bool hidden = true;
+    ActivationKind kind = ActivationKind::elementwise;  // the output layer's is elementwise
+    Activation fused = Activation::identity;  // what forward_bias applies: elementwise f, else the identity
     Buffer<float> w, b, dw, db, vw, vb;                  // parameters, gradients, momenta
     Buffer<float> prelu_w, prelu_dw, prelu_vw;           // PReLU's learned slopes
     Buffer<float> z, u, a, dz, du, da;                   // max_batch rows each
     Buffer<std::int32_t> argmax;                         // maxout
   };
-  /// Copies rows x inputs host points into the net's input; an error beyond max_batch.
-  void upload_points(const float* x, int rows);
-  void forward(const float* x_device, int rows);
+  /// Forward on rows x inputs host points (copied to the net's input; an error beyond max_batch).
+  void forward(const float* x, int rows);
   /// From da of a layer to dz (actk's backward calls), then to dW and (if given) dx.
   void backward_layer(Layer& layer, const float* input, int rows, float* dx);
   void local_backward(Layer& layer, int rows);
