@@ -1,5 +1,5 @@
 // One math, the same bits: for f32, f16 and bf16 data every instruction set of the cpu backend
-// (avx2 and avx512 where the machine runs them) must give the bits of the portable kernels, which
+// (avx2, avx512 and avx512_bf16 where the machine runs them) must give the bits of the portable kernels, which
 // run math::apply_pass with the shared functors on the scalar lane: the function that nvcc
 // compiles into the CUDA kernels (kernels/elementwise.cuh), from the same source, with
 // contraction off on both sides. Every activation x pass (accumulate too) x parameter set:
@@ -202,17 +202,15 @@ class BitIdentity : public ::testing::TestWithParam<Case> {};
 
 TEST_P(BitIdentity, EveryIsaGivesThePortableBits) {
   const Case& c = GetParam();
-  struct Vector {
-    cpu::Isa isa;
-    cpu::RangeKernel (*kernel)(const detail::ElementwiseCall&) noexcept;
-  };
-  std::vector<Vector> vectors;
+  std::vector<cpu::Isa> vectors;
   std::string skipped;
-  for (const Vector v : {Vector{cpu::Isa::avx2, &cpu::avx2_kernel}, Vector{cpu::Isa::avx512, &cpu::avx512_kernel}}) {
-    if (cpu::isa_supported(v.isa)) {
-      vectors.push_back(v);
+  for (const cpu::Isa isa : cpu::kAllIsas) {
+    // avx512_bf16 is avx512 with the hardware bf16 narrowing: it runs the bf16 cases.
+    if (isa == cpu::Isa::portable || (isa == cpu::Isa::avx512_bf16 && c.dtype != DType::bf16)) continue;
+    if (cpu::isa_supported(isa)) {
+      vectors.push_back(isa);
     } else {
-      skipped += std::string(skipped.empty() ? "" : ", ") + cpu::isa_name(v.isa);
+      skipped += std::string(skipped.empty() ? "" : ", ") + cpu::isa_name(isa);
     }
   }
   if (vectors.empty()) GTEST_SKIP() << "this machine runs no vector instruction set (" << skipped << ")";
@@ -227,12 +225,12 @@ TEST_P(BitIdentity, EveryIsaGivesThePortableBits) {
   const Outputs want = run(portable, c, x, dy, dx_old, in.count);
   const bool writes_y = c.pass == Pass::forward || c.pass == Pass::forward_backward;
   const bool writes_dx = c.pass != Pass::forward;
-  for (const Vector& v : vectors) {
-    const cpu::RangeKernel kernel = v.kernel(probe);
-    ASSERT_NE(kernel, nullptr) << cpu::isa_name(v.isa) << " has no kernel for this call";
+  for (const cpu::Isa isa : vectors) {
+    const cpu::RangeKernel kernel = cpu::isa_kernel(isa, probe);
+    ASSERT_NE(kernel, nullptr) << cpu::isa_name(isa) << " has no kernel for this call";
     const Outputs got = run(kernel, c, x, dy, dx_old, in.count);
-    if (writes_y) expect_same(cpu::isa_name(v.isa), "y", c, x, got.y, want.y);
-    if (writes_dx) expect_same(cpu::isa_name(v.isa), "dx", c, x, got.dx, want.dx);
+    if (writes_y) expect_same(cpu::isa_name(isa), "y", c, x, got.y, want.y);
+    if (writes_dx) expect_same(cpu::isa_name(isa), "dx", c, x, got.dx, want.dx);
   }
   if (!skipped.empty()) std::printf("[bit identity] not run here: %s\n", skipped.c_str());
 }

@@ -42,8 +42,11 @@ class IsaScope {
 
 // What a machine that cannot run `isa` lacks (or the build, where the compiler had no flags for it).
 const char* missing_features(cpu::Isa isa) {
-  return isa == cpu::Isa::avx512 ? "no AVX-512 F/BW/DQ/VL with OS support, or a build without the flags"
-                                 : "no AVX2/FMA/F16C, or a build without the flags";
+  switch (isa) {
+    case cpu::Isa::avx512_bf16: return "no AVX-512 F/BW/DQ/VL and AVX512_BF16 with OS support, or a build without the flags";
+    case cpu::Isa::avx512: return "no AVX-512 F/BW/DQ/VL with OS support, or a build without the flags";
+    default: return "no AVX2/FMA/F16C, or a build without the flags";
+  }
 }
 
 std::int64_t random_count(DType dtype) {
@@ -94,10 +97,12 @@ using AgreementParam = std::tuple<cpu::Isa, Activation, DType, Pass>;
 
 // Every activation x dtype x pass that exists (backward_from_output only where the catalogue
 // allows it), on one instruction set; `with_forward` false leaves out the forward pass.
+// avx512_bf16 differs from avx512 in the bf16 narrowing alone: its cases are the bf16 ones.
 std::vector<AgreementParam> agreement_cases(cpu::Isa isa, bool with_forward = true) {
   std::vector<AgreementParam> cases;
   for (const Activation activation : all_activations()) {
     for (const DType dtype : all_dtypes()) {
+      if (isa == cpu::Isa::avx512_bf16 && dtype != DType::bf16) continue;
       for (const Pass pass : all_passes()) {
         if (pass_applies(activation, pass) && (with_forward || pass != Pass::forward)) {
           cases.emplace_back(isa, activation, dtype, pass);
@@ -190,16 +195,22 @@ std::string agreement_name(const ::testing::TestParamInfo<AgreementParam>& info)
   return case_name(std::get<1>(info.param), std::get<2>(info.param), std::get<3>(info.param));
 }
 
-// Prefixes: Avx512, Agreement (avx2) and Portable.
+// Prefixes: Avx512Bf16, Avx512, Agreement (avx2) and Portable.
+INSTANTIATE_TEST_SUITE_P(Avx512Bf16, CpuAgreement, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx512_bf16)),
+                         agreement_name);
 INSTANTIATE_TEST_SUITE_P(Avx512, CpuAgreement, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx512)), agreement_name);
 INSTANTIATE_TEST_SUITE_P(Agreement, CpuAgreement, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx2)), agreement_name);
 INSTANTIATE_TEST_SUITE_P(Portable, CpuAgreement, ::testing::ValuesIn(agreement_cases(cpu::Isa::portable)),
                          agreement_name);
+INSTANTIATE_TEST_SUITE_P(Avx512Bf16, CpuAccumulate,
+                         ::testing::ValuesIn(agreement_cases(cpu::Isa::avx512_bf16, false)), agreement_name);
 INSTANTIATE_TEST_SUITE_P(Avx512, CpuAccumulate, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx512, false)),
                          agreement_name);
 INSTANTIATE_TEST_SUITE_P(Agreement, CpuAccumulate, ::testing::ValuesIn(agreement_cases(cpu::Isa::avx2, false)),
                          agreement_name);
 INSTANTIATE_TEST_SUITE_P(Portable, CpuAccumulate, ::testing::ValuesIn(agreement_cases(cpu::Isa::portable, false)),
+                         agreement_name);
+INSTANTIATE_TEST_SUITE_P(Avx512Bf16, CpuFused, ::testing::ValuesIn(fused_cases(cpu::Isa::avx512_bf16)),
                          agreement_name);
 INSTANTIATE_TEST_SUITE_P(Avx512, CpuFused, ::testing::ValuesIn(fused_cases(cpu::Isa::avx512)), agreement_name);
 INSTANTIATE_TEST_SUITE_P(Agreement, CpuFused, ::testing::ValuesIn(fused_cases(cpu::Isa::avx2)), agreement_name);

@@ -59,6 +59,7 @@ const char* isa_name(Isa isa) noexcept {
     case Isa::portable: return "portable";
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
+    case Isa::avx512_bf16: return "avx512_bf16";
   }
   return "?";
 }
@@ -79,28 +80,44 @@ bool isa_supported(Isa isa) noexcept {
 #else
       return false;
 #endif
+    case Isa::avx512_bf16:
+#if defined(__x86_64__) && defined(ACTK_CPU_HAVE_AVX512_BF16)
+      return isa_supported(Isa::avx512) && __builtin_cpu_supports("avx512bf16");
+#else
+      return false;
+#endif
   }
   return false;
 }
 
 Isa active_isa() noexcept { return current_isa(); }
 
-RangeKernel select_kernel(const detail::ElementwiseCall& call) noexcept {
-  RangeKernel kernel = nullptr;
-  switch (active_isa()) {
-#ifdef ACTK_CPU_HAVE_AVX512
-    case Isa::avx512: kernel = avx512_kernel(call); break;
-#endif
+RangeKernel isa_kernel(Isa isa, const detail::ElementwiseCall& call) noexcept {
+  switch (isa) {
+    case Isa::portable: return portable_kernel(call);
 #ifdef ACTK_CPU_HAVE_AVX2
-    case Isa::avx2: kernel = avx2_kernel(call); break;
+    case Isa::avx2: return avx2_kernel(call);
 #endif
-    default: break;
+#ifdef ACTK_CPU_HAVE_AVX512
+    case Isa::avx512: return avx512_kernel(call);
+#endif
+#ifdef ACTK_CPU_HAVE_AVX512_BF16
+    case Isa::avx512_bf16: return avx512_bf16_kernel(call);
+#endif
+    default: return nullptr;
   }
+}
+
+RangeKernel select_kernel(const detail::ElementwiseCall& call) noexcept {
+  const RangeKernel kernel = isa_kernel(active_isa(), call);
   return kernel ? kernel : portable_kernel(call);
 }
 
 Conversion select_conversion(DType dtype) noexcept {
   switch (active_isa()) {
+#ifdef ACTK_CPU_HAVE_AVX512_BF16
+    case Isa::avx512_bf16: return avx512_bf16_conversion(dtype);
+#endif
 #ifdef ACTK_CPU_HAVE_AVX512
     case Isa::avx512: return avx512_conversion(dtype);
 #endif
@@ -113,6 +130,9 @@ Conversion select_conversion(DType dtype) noexcept {
 
 ChunkSteps select_chunk_steps() noexcept {
   switch (active_isa()) {
+#ifdef ACTK_CPU_HAVE_AVX512_BF16
+    case Isa::avx512_bf16: return avx512_bf16_chunk_steps();
+#endif
 #ifdef ACTK_CPU_HAVE_AVX512
     case Isa::avx512: return avx512_chunk_steps();
 #endif

@@ -17,12 +17,13 @@ enum class Isa : std::uint8_t {
   portable,  ///< plain C++ over kernels/activation_math.hpp's functors; every machine
   avx2,      ///< AVX2 + FMA + F16C, 8 lanes (host/cpu/kernels_avx2.cpp)
   avx512,    ///< AVX-512 F/BW/DQ/VL + FMA + F16C, 16 lanes (host/cpu/kernels_avx512.cpp)
+  avx512_bf16,  ///< avx512 + AVX512_BF16: bf16 narrowed in hardware (host/cpu/kernels_avx512_bf16.cpp)
 };
 
 /// Every Isa, in the enum's order.
-inline constexpr Isa kAllIsas[] = {Isa::portable, Isa::avx2, Isa::avx512};
+inline constexpr Isa kAllIsas[] = {Isa::portable, Isa::avx2, Isa::avx512, Isa::avx512_bf16};
 
-/// "portable", "avx2" or "avx512".
+/// "portable", "avx2", "avx512" or "avx512_bf16".
 const char* isa_name(Isa isa) noexcept;
 
 /// Whether this machine (CPU and OS) can run `isa`.
@@ -30,7 +31,7 @@ bool isa_supported(Isa isa) noexcept;
 
 /// The instruction set calls use: the best this machine supports, unless the environment variable
 /// ACTK_CPU_ISA (read once, at the first call) names another that it supports (`portable`,
-/// `avx2`, `avx512`); anything else, unset, or a set the machine cannot run means the best.
+/// `avx2`, `avx512`, `avx512_bf16`); anything else, unset, or a set the machine cannot run means the best.
 Isa active_isa() noexcept;
 
 /// Overrides active_isa() for the rest of the process (tests run both paths in one process).
@@ -38,11 +39,17 @@ Isa active_isa() noexcept;
 void set_isa(Isa isa) noexcept;
 
 /// The kernel of a call, or nullptr when the table has none (f64 in the vector tables: f64 always
-/// runs the portable kernels, whose functors compute in double). avx2_kernel and avx512_kernel
-/// exist where the compiler has the flags (ACTK_CPU_HAVE_AVX2, ACTK_CPU_HAVE_AVX512).
+/// runs the portable kernels, whose functors compute in double). avx2_kernel, avx512_kernel and
+/// avx512_bf16_kernel exist where the compiler has the flags (ACTK_CPU_HAVE_AVX2,
+/// ACTK_CPU_HAVE_AVX512, ACTK_CPU_HAVE_AVX512_BF16).
 RangeKernel portable_kernel(const detail::ElementwiseCall& call) noexcept;
 RangeKernel avx2_kernel(const detail::ElementwiseCall& call) noexcept;
 RangeKernel avx512_kernel(const detail::ElementwiseCall& call) noexcept;
+RangeKernel avx512_bf16_kernel(const detail::ElementwiseCall& call) noexcept;
+
+/// The kernel `isa` has for `call`: nullptr where it has none, or where this build has no code
+/// for `isa`.
+RangeKernel isa_kernel(Isa isa, const detail::ElementwiseCall& call) noexcept;
 
 /// The kernel the active instruction set has for `call` (the portable one where it has none).
 RangeKernel select_kernel(const detail::ElementwiseCall& call) noexcept;
@@ -86,12 +93,14 @@ struct ChunkSteps {
 ChunkSteps portable_chunk_steps() noexcept;
 ChunkSteps avx2_chunk_steps() noexcept;
 ChunkSteps avx512_chunk_steps() noexcept;
+ChunkSteps avx512_bf16_chunk_steps() noexcept;
 ChunkSteps select_chunk_steps() noexcept;
 
 /// The conversions of one instruction set for `dtype` (f16 or bf16), as the kernels above.
 Conversion portable_conversion(DType dtype) noexcept;
 Conversion avx2_conversion(DType dtype) noexcept;
 Conversion avx512_conversion(DType dtype) noexcept;
+Conversion avx512_bf16_conversion(DType dtype) noexcept;
 
 /// The conversions of the active instruction set (f16 or bf16).
 Conversion select_conversion(DType dtype) noexcept;

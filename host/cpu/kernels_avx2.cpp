@@ -3,13 +3,3 @@
 #include "host/cpu/lanes_avx2.hpp"
 // (the primitives first: the shared vector code is written against them)
 #include "host/cpu/kernels_simd.hpp"
-
-namespace actk::cpu {
-
-RangeKernel avx2_kernel(const detail::ElementwiseCall& call) noexcept { return avx2::kernel(call); }
-
-Conversion avx2_conversion(DType dtype) noexcept { return avx2::conversion(dtype); }
-
-ChunkSteps avx2_chunk_steps() noexcept { return avx2::chunk_steps(); }
-
-}  // namespace actk::cpu

@@ -4,13 +4,3 @@
 #include "host/cpu/lanes_avx512.hpp"
 // (the primitives first: the shared vector code is written against them)
 #include "host/cpu/kernels_simd.hpp"
-
-namespace actk::cpu {
-
-RangeKernel avx512_kernel(const detail::ElementwiseCall& call) noexcept { return avx512::kernel(call); }
-
-Conversion avx512_conversion(DType dtype) noexcept { return avx512::conversion(dtype); }
-
-ChunkSteps avx512_chunk_steps() noexcept { return avx512::chunk_steps(); }
-
-}  // namespace actk::cpu

@@ -1,8 +1,8 @@
 // The vector kernels: one loop template over the shared functors of kernels/math/activations.hpp,
 // for f32, f16 and bf16, written once over the lane primitives of lanes_<isa>.hpp and compiled once
 // per instruction set by a file that includes those primitives and then this (kernels_avx2.cpp,
-// kernels_avx512.cpp). Defines cpu::<isa>::kernel(); cpu_backend.cpp calls it only after checking
-// the CPU.
+// kernels_avx512.cpp, kernels_avx512_bf16.cpp). Defines cpu::<isa>_kernel(), <isa>_conversion()
+// and <isa>_chunk_steps() (cpu_kernels.hpp); cpu_backend.cpp calls them only after checking the CPU.
 #pragma once
 
 #include <algorithm>
@@ -28,6 +28,9 @@ ACTK_LANE_INLINE void store(BFloat16* p, V v) {
   // Round to nearest even: add 0x7fff plus the lowest kept bit, keep the top half. A NaN would
   // round into infinity when its payload sits in the low half, so NaN lanes keep their top
   // half with the quiet bit set instead.
+#ifdef ACTK_LANES_HAVE_BF16_NARROWING
+  if (store_bf16_unless_subnormal<kStream>(p, v)) return;  // the same bits in one instruction
+#endif
   const VI bits = bits_of(v);
   const VI lsb = bit_and(shift_right<16>(bits), splat_int(1));
   const VI rounded = shift_right<16>(add(bits, add(lsb, splat_int(0x7fff))));
@@ -54,8 +57,7 @@ struct Out {
 // once for every activation. The gradient is dy * d, or fma(dy, d, dx): one rounding, as the
 // CUDA kernels do, and no overflow of dy * d where dx + dy * d is finite.
 template <class Op, Pass kPass, class T>
-ACTK_LANE_INLINE Out compute(const Op& op, const T* x, const T* dy, const T* dx, bool accumulate) {
-  const V xv = load(x);
+ACTK_LANE_INLINE Out compute(const Op& op, V xv, const T* dy, const T* dx, bool accumulate) {
   const Mask nan = is_nan(xv);
   Out out{};
   if constexpr (kPass == Pass::forward || kPass == Pass::forward_backward) out.y = select(nan, xv, op.forward(xv));
@@ -110,8 +112,8 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
   constexpr bool kBackward = kPass != Pass::forward;
   // Forced inline like everything on the hot path (see ACTK_LANE_INLINE): GCC would call the
   // larger activations' lambda from its four sites.
-  auto compute_at = [&](std::int64_t i) __attribute__((always_inline)) {
-    return compute<Op, kPass>(op, x + i, kBackward ? dy + i : nullptr, kBackward ? dx + i : nullptr, accumulate);
+  auto compute_at = [&](std::int64_t i, V xv) __attribute__((always_inline)) {
+    return compute<Op, kPass>(op, xv, kBackward ? dy + i : nullptr, kBackward ? dx + i : nullptr, accumulate);
   };
   auto put_at = [&](auto stream, std::int64_t i, const Out& out) __attribute__((always_inline)) {
     put<kPass, decltype(stream)::value>(kForward ? y + i : nullptr, kBackward ? dx + i : nullptr, out);
@@ -126,7 +128,7 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
       std::memcpy(dys, dy + i, bytes);
       if (accumulate) std::memcpy(dxs, dx + i, bytes);
     }
-    put<kPass, false>(ys, dxs, compute<Op, kPass>(op, xs, dys, dxs, accumulate));
+    put<kPass, false>(ys, dxs, compute<Op, kPass>(op, load(xs), dys, dxs, accumulate));
     if constexpr (kForward) std::memcpy(y + i, ys, bytes);
     if constexpr (kBackward) std::memcpy(dx + i, dxs, bytes);
   };
@@ -146,7 +148,7 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
   const T* out = kForward ? y : dx;
   if (kStreams && out_bytes >= kStreamBytes && (!(kForward && kBackward) || misalignment(y) == misalignment(dx))) {
     const auto head = static_cast<std::int64_t>((kLineBytes - misalignment(out + i)) % kLineBytes / sizeof(T));
-    for (; i + kLanes <= begin + head; i += kLanes) put_at(std::false_type{}, i, compute_at(i));
+    for (; i + kLanes <= begin + head; i += kLanes) put_at(std::false_type{}, i, compute_at(i, load(x + i)));
     if (i < begin + head) {
       partial(i, begin + head - i);
       i = begin + head;
@@ -154,12 +156,25 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
     constexpr std::int64_t kVectors = kLineBytes / (kLanes * sizeof(T));
     for (; i + kLanes * kVectors <= end; i += kLanes * kVectors) {
       Out outs[kVectors];
-      for (std::int64_t v = 0; v < kVectors; ++v) outs[v] = compute_at(i + kLanes * v);
+      for (std::int64_t v = 0; v < kVectors; ++v) outs[v] = compute_at(i + kLanes * v, load(x + i + kLanes * v));
       for (std::int64_t v = 0; v < kVectors; ++v) put_at(std::true_type{}, i + kLanes * v, outs[v]);
     }
     stream_fence();  // order the streamed lines before the call returns
   }
-  for (; i + kLanes <= end; i += kLanes) put_at(std::false_type{}, i, compute_at(i));
+  // Each vector's input is loaded one step ahead, before the math of the one before it, so that
+  // its load and widening (bf16, f16: one or two more instructions of latency) overlap that math
+  // instead of queueing behind it (bf16 gelu forward in L2, Zen 4: 0.73 -> 0.63 ns per element).
+  // In place is safe: the load of x[i + kLanes..] precedes the store of y[i..].
+  if (i + kLanes <= end) {
+    V xv = load(x + i);
+    for (; i + 2 * kLanes <= end; i += kLanes) {
+      const V next = load(x + i + kLanes);
+      put_at(std::false_type{}, i, compute_at(i, xv));
+      xv = next;
+    }
+    put_at(std::false_type{}, i, compute_at(i, xv));
+    i += kLanes;
+  }
   if (i < end) partial(i, end - i);
 }
 
@@ -365,3 +380,19 @@ RangeKernel kernel(const detail::ElementwiseCall& call) noexcept {
 }
 
 }  // namespace actk::cpu::ACTK_LANES
+
+namespace actk::cpu {
+
+// This instruction set's entries of cpu_kernels.hpp: <isa>_kernel and so on.
+#define ACTK_CPU_ENTRY_(isa, name) isa##_##name
+#define ACTK_CPU_ENTRY(isa, name) ACTK_CPU_ENTRY_(isa, name)
+
+RangeKernel ACTK_CPU_ENTRY(ACTK_LANES, kernel)(const detail::ElementwiseCall& call) noexcept {
+  return ACTK_LANES::kernel(call);
+}
+
+Conversion ACTK_CPU_ENTRY(ACTK_LANES, conversion)(DType dtype) noexcept { return ACTK_LANES::conversion(dtype); }
+
+ChunkSteps ACTK_CPU_ENTRY(ACTK_LANES, chunk_steps)() noexcept { return ACTK_LANES::chunk_steps(); }
+
+}  // namespace actk::cpu

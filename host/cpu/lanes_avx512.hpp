@@ -4,7 +4,9 @@
 // whole range, subnormal results included.
 //
 // Only kernels_avx512.cpp, compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c,
-// includes this header.
+// and kernels_avx512_bf16.cpp, compiled with -mavx512bf16 besides, include this header. The second
+// is the instruction set avx512_bf16, whose namespace holds the same primitives plus the hardware
+// f32 -> bf16 narrowing.
 #pragma once
 
 #include <immintrin.h>
@@ -17,12 +19,16 @@
 #error "one instruction set per translation unit"
 #endif
 /// The namespace of the instruction set this translation unit compiles.
+#ifdef __AVX512BF16__
+#define ACTK_LANES avx512_bf16
+#else
 #define ACTK_LANES avx512
+#endif
 
 // Everything on the hot path is forced inline (see lanes_avx2.hpp).
 #define ACTK_LANE_INLINE inline __attribute__((always_inline))
 
-namespace actk::lanes::avx512 {
+namespace actk::lanes::ACTK_LANES {
 
 inline constexpr int kLanes = 16;
 using V = __m512;        ///< f32 lanes
@@ -134,6 +140,20 @@ template <bool kStream>
 ACTK_LANE_INLINE void store_u16(std::uint16_t* p, VI v) {
   store_bytes<kStream>(p, _mm512_cvtepi32_epi16(v));
 }
+#ifdef __AVX512BF16__
+#define ACTK_LANES_HAVE_BF16_NARROWING 1
+/// f32 -> bf16 with vcvtneps2bf16, unless a lane is a subnormal f32: returns whether it stored.
+/// The instruction rounds to nearest even and quiets a NaN by setting bit 6 of its top half, the
+/// bits of kernels_simd.hpp's integer rounding, but reads a subnormal input as zero; such vectors
+/// are left to the integer rounding.
+template <bool kStream>
+ACTK_LANE_INLINE bool store_bf16_unless_subnormal(BFloat16* p, V v) {
+  constexpr int kSubnormal = 0x20;  // vfpclassps category
+  if (_mm512_fpclass_ps_mask(v, kSubnormal) != 0) return false;
+  store_bytes<kStream>(p, reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)));
+  return true;
+}
+#endif
 /// Orders the non-temporal stores before later stores (the end of a streamed range).
 ACTK_LANE_INLINE void stream_fence() { _mm_sfence(); }
 /// p[i] += v[i] in double, for kLanes doubles at p (the per-channel sums of the bias calls).
@@ -142,4 +162,4 @@ ACTK_LANE_INLINE void add_to_doubles(double* p, V v) {
   _mm512_storeu_pd(p + 8, _mm512_add_pd(_mm512_loadu_pd(p + 8), _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1))));
 }
 
-}  // namespace actk::lanes::avx512
+}  // namespace actk::lanes::ACTK_LANES
