@@ -133,7 +133,33 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
     if constexpr (kBackward) std::memcpy(dx + i, dxs, bytes);
   };
 
+  // Whole steps of kCount vectors from i up to `stop`, each step's inputs loaded one step ahead,
+  // before the math of the step before: their load and widening (bf16, f16: one or two more
+  // instructions of latency) then overlap that math instead of queueing behind it (bf16 gelu
+  // forward in L2, Zen 4: 0.73 -> 0.63 ns per element). In place is safe: a step's loads
+  // precede the previous step's stores, and no two steps touch the same elements.
   std::int64_t i = begin;
+  auto sweep = [&](auto count, auto stream, std::int64_t stop) __attribute__((always_inline)) {
+    constexpr std::int64_t kCount = decltype(count)::value;
+    constexpr std::int64_t kStep = kLanes * kCount;
+    if (i + kStep > stop) return;
+    V inputs[kCount];
+    for (std::int64_t v = 0; v < kCount; ++v) inputs[v] = load(x + i + kLanes * v);
+    for (;; i += kStep) {
+      const bool last = i + 2 * kStep > stop;
+      V next[kCount];
+      if (!last) {
+        for (std::int64_t v = 0; v < kCount; ++v) next[v] = load(x + i + kStep + kLanes * v);
+      }
+      Out outs[kCount];
+      for (std::int64_t v = 0; v < kCount; ++v) outs[v] = compute_at(i + kLanes * v, inputs[v]);
+      for (std::int64_t v = 0; v < kCount; ++v) put_at(stream, i + kLanes * v, outs[v]);
+      if (last) break;
+      for (std::int64_t v = 0; v < kCount; ++v) inputs[v] = next[v];
+    }
+    i += kStep;
+  };
+  using One = std::integral_constant<std::int64_t, 1>;
   // A large range is written with non-temporal stores, which skip the read of each destination
   // line that a normal store needs, one whole cache line at a time: all vectors of a line are
   // computed before any is stored, so the write-combining buffer fills at once (a line written
@@ -148,33 +174,15 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
   const T* out = kForward ? y : dx;
   if (kStreams && out_bytes >= kStreamBytes && (!(kForward && kBackward) || misalignment(y) == misalignment(dx))) {
     const auto head = static_cast<std::int64_t>((kLineBytes - misalignment(out + i)) % kLineBytes / sizeof(T));
-    for (; i + kLanes <= begin + head; i += kLanes) put_at(std::false_type{}, i, compute_at(i, load(x + i)));
+    sweep(One{}, std::false_type{}, begin + head);
     if (i < begin + head) {
       partial(i, begin + head - i);
       i = begin + head;
     }
-    constexpr std::int64_t kVectors = kLineBytes / (kLanes * sizeof(T));
-    for (; i + kLanes * kVectors <= end; i += kLanes * kVectors) {
-      Out outs[kVectors];
-      for (std::int64_t v = 0; v < kVectors; ++v) outs[v] = compute_at(i + kLanes * v, load(x + i + kLanes * v));
-      for (std::int64_t v = 0; v < kVectors; ++v) put_at(std::true_type{}, i + kLanes * v, outs[v]);
-    }
+    sweep(std::integral_constant<std::int64_t, kLineBytes / (kLanes * sizeof(T))>{}, std::true_type{}, end);
     stream_fence();  // order the streamed lines before the call returns
   }
-  // Each vector's input is loaded one step ahead, before the math of the one before it, so that
-  // its load and widening (bf16, f16: one or two more instructions of latency) overlap that math
-  // instead of queueing behind it (bf16 gelu forward in L2, Zen 4: 0.73 -> 0.63 ns per element).
-  // In place is safe: the load of x[i + kLanes..] precedes the store of y[i..].
-  if (i + kLanes <= end) {
-    V xv = load(x + i);
-    for (; i + 2 * kLanes <= end; i += kLanes) {
-      const V next = load(x + i + kLanes);
-      put_at(std::false_type{}, i, compute_at(i, xv));
-      xv = next;
-    }
-    put_at(std::false_type{}, i, compute_at(i, xv));
-    i += kLanes;
-  }
+  sweep(One{}, std::false_type{}, end);
   if (i < end) partial(i, end - i);
 }
 
