@@ -29,7 +29,8 @@ ACTK_LANE_INLINE void store(BFloat16* p, V v) {
   // round into infinity when its payload sits in the low half, so NaN lanes keep their top
   // half with the quiet bit set instead.
 #ifdef ACTK_LANES_HAVE_BF16_NARROWING
-  if (!store_bf16_flushing_subnormals<kStream>(p, v)) return;  // the same bits in one instruction
+  // The hardware narrowing, stored again below only where a lane was a subnormal f32.
+  if (!store_bf16_flushing_subnormals<kStream>(p, v)) return;
 #endif
   const VI bits = bits_of(v);
   const VI lsb = bit_and(shift_right<16>(bits), splat_int(1));
