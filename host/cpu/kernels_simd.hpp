@@ -23,20 +23,41 @@ ACTK_LANE_INLINE V load(const BFloat16* p) {
   return from_bits(shift_left<16>(load_u16(reinterpret_cast<const std::uint16_t*>(p))));
 }
 
+// Round to nearest even: add 0x7fff plus the lowest kept bit, keep the top half. A NaN would round
+// into infinity when its payload sits in the low half, so NaN lanes keep their top half with the
+// quiet bit set instead.
 template <bool kStream>
-ACTK_LANE_INLINE void store(BFloat16* p, V v) {
-  // Round to nearest even: add 0x7fff plus the lowest kept bit, keep the top half. A NaN would
-  // round into infinity when its payload sits in the low half, so NaN lanes keep their top
-  // half with the quiet bit set instead.
-#ifdef ACTK_LANES_HAVE_BF16_NARROWING
-  // The hardware narrowing, stored again below only where a lane was a subnormal f32.
-  if (!store_bf16_flushing_subnormals<kStream>(p, v)) return;
-#endif
+ACTK_LANE_INLINE void store_by_integer_rounding(BFloat16* p, V v) {
   const VI bits = bits_of(v);
   const VI lsb = bit_and(shift_right<16>(bits), splat_int(1));
   const VI rounded = shift_right<16>(add(bits, add(lsb, splat_int(0x7fff))));
   const VI quiet_nan = bit_or(shift_right<16>(bits), splat_int(0x40));
   store_u16<kStream>(reinterpret_cast<std::uint16_t*>(p), select(is_nan(v), quiet_nan, rounded));
+}
+
+template <bool kStream>
+ACTK_LANE_INLINE void store(BFloat16* p, V v) {
+#ifdef ACTK_LANES_HAVE_BF16_NARROWING
+  // The hardware narrowing gives the same bits, stored again only where a lane was a subnormal f32.
+  if (__builtin_expect(!store_bf16_flushing_subnormals<kStream>(p, v), 1)) return;
+#endif
+  store_by_integer_rounding<kStream>(p, v);
+}
+
+/// Two vectors at p, a first: the same bits as two store() calls.
+template <bool kStream, class T>
+ACTK_LANE_INLINE void store_pair(T* p, V a, V b) {
+#ifdef ACTK_LANES_HAVE_BF16_NARROWING
+  if constexpr (std::is_same_v<T, BFloat16>) {
+    if (__builtin_expect(store_bf16_pair_flushing_subnormals<kStream>(p, a, b), 0)) {
+      store_by_integer_rounding<kStream>(p, a);
+      store_by_integer_rounding<kStream>(p + kLanes, b);
+    }
+    return;
+  }
+#endif
+  store<kStream>(p, a);
+  store<kStream>(p + kLanes, b);
 }
 
 }  // namespace actk::lanes::ACTK_LANES
@@ -90,6 +111,13 @@ ACTK_LANE_INLINE void put(T* y, T* dx, const Out& out) {
   if constexpr (kPass != Pass::forward) store<kStream>(dx, out.dx);
 }
 
+// The outputs of two vectors, a first (store_pair).
+template <Pass kPass, bool kStream, class T>
+ACTK_LANE_INLINE void put_pair(T* y, T* dx, const Out& a, const Out& b) {
+  if constexpr (kPass == Pass::forward || kPass == Pass::forward_backward) store_pair<kStream>(y, a.y, b.y);
+  if constexpr (kPass != Pass::forward) store_pair<kStream>(dx, a.dx, b.dx);
+}
+
 // Whether Op marks itself compute-bound (kComputeBound): its forward pass keeps normal stores.
 template <class Op, class = void>
 struct ComputeBound : std::false_type {};
@@ -118,6 +146,9 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
   };
   auto put_at = [&](auto stream, std::int64_t i, const Out& out) __attribute__((always_inline)) {
     put<kPass, decltype(stream)::value>(kForward ? y + i : nullptr, kBackward ? dx + i : nullptr, out);
+  };
+  auto put_pair_at = [&](auto stream, std::int64_t i, const Out& a, const Out& b) __attribute__((always_inline)) {
+    put_pair<kPass, decltype(stream)::value>(kForward ? y + i : nullptr, kBackward ? dx + i : nullptr, a, b);
   };
   // 1..kLanes-1 elements go through the same vector code on a zero-padded copy, so an element gets
   // the same bits whether it ends up in a vector, a head or a tail of a range.
@@ -148,13 +179,17 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
     for (std::int64_t v = 0; v < kCount; ++v) inputs[v] = load(x + i + kLanes * v);
     for (;; i += kStep) {
       const bool last = i + 2 * kStep > stop;
+      // The last step loads its own inputs again rather than branching around the load.
+      const std::int64_t ahead = last ? i : i + kStep;
       V next[kCount];
-      if (!last) {
-        for (std::int64_t v = 0; v < kCount; ++v) next[v] = load(x + i + kStep + kLanes * v);
-      }
+      for (std::int64_t v = 0; v < kCount; ++v) next[v] = load(x + ahead + kLanes * v);
       Out outs[kCount];
       for (std::int64_t v = 0; v < kCount; ++v) outs[v] = compute_at(i + kLanes * v, inputs[v]);
-      for (std::int64_t v = 0; v < kCount; ++v) put_at(stream, i + kLanes * v, outs[v]);
+      if constexpr (kCount % 2 == 0) {
+        for (std::int64_t v = 0; v < kCount; v += 2) put_pair_at(stream, i + kLanes * v, outs[v], outs[v + 1]);
+      } else {
+        for (std::int64_t v = 0; v < kCount; ++v) put_at(stream, i + kLanes * v, outs[v]);
+      }
       if (last) break;
       for (std::int64_t v = 0; v < kCount; ++v) inputs[v] = next[v];
     }
@@ -183,6 +218,8 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
     sweep(std::integral_constant<std::int64_t, kLineBytes / (kLanes * sizeof(T))>{}, std::true_type{}, end);
     stream_fence();  // order the streamed lines before the call returns
   }
+  // bf16 goes by pairs of vectors there too (store_pair).
+  sweep(std::integral_constant<std::int64_t, std::is_same_v<T, BFloat16> ? 2 : 1>{}, std::false_type{}, end);
   sweep(One{}, std::false_type{}, end);
   if (i < end) partial(i, end - i);
 }
