@@ -68,6 +68,12 @@ using namespace actk::lanes::ACTK_LANES;
 
 namespace {
 
+// Whether Op's forward keeps a NaN by itself (kForwardKeepsNan, kernels/math/activations.hpp).
+template <class Op, class = void>
+struct ForwardKeepsNan : std::false_type {};
+template <class Op>
+struct ForwardKeepsNan<Op, std::void_t<decltype(Op::kForwardKeepsNan)>> : std::bool_constant<Op::kForwardKeepsNan> {};
+
 // The outputs of one vector of elements (the fields the pass writes).
 struct Out {
   V y;
@@ -82,7 +88,13 @@ template <class Op, Pass kPass, class T>
 ACTK_LANE_INLINE Out compute(const Op& op, V xv, const T* dy, const T* dx, bool accumulate) {
   const Mask nan = is_nan(xv);
   Out out{};
-  if constexpr (kPass == Pass::forward || kPass == Pass::forward_backward) out.y = select(nan, xv, op.forward(xv));
+  if constexpr (kPass == Pass::forward || kPass == Pass::forward_backward) {
+    if constexpr (ForwardKeepsNan<Op>::value && !std::is_same_v<T, float>) {
+      out.y = op.forward(xv);  // two instructions fewer (kForwardKeepsNan: the same bits once narrowed)
+    } else {
+      out.y = select(nan, xv, op.forward(xv));
+    }
+  }
   if constexpr (kPass != Pass::forward) {
     V d;
     if constexpr (kPass == Pass::backward_from_output) {

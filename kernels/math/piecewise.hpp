@@ -40,10 +40,12 @@ struct ReluSquared {
 };
 
 struct LeakyRelu {
+  static constexpr bool kForwardKeepsNan = true;
   explicit LeakyRelu(const ActivationParams& p)
       : slope_(splat(p.negative_slope)), keep_(not_equal(slope_, zero())) {}
-  // With slope 0, slope * -inf would be NaN; the mask makes the negative branch exactly 0.
-  ACTK_LANE_INLINE V forward(V x) const { return select(greater(x, zero()), x, select_or_zero(keep_, mul(slope_, x))); }
+  // With slope 0, slope * -inf would be NaN; the mask makes the negative branch exactly 0. A NaN
+  // fails x <= 0 and is returned itself, whatever the slope.
+  ACTK_LANE_INLINE V forward(V x) const { return select(less_equal(x, zero()), select_or_zero(keep_, mul(slope_, x)), x); }
   ACTK_LANE_INLINE V derivative(V x) const { return select(greater(x, zero()), one(), slope_); }
   ACTK_LANE_INLINE V derivative_from_output(V y) const { return derivative(y); }
 
@@ -76,6 +78,7 @@ struct Hardsigmoid {
 };
 
 struct Hardswish {
+  static constexpr bool kForwardKeepsNan = true;
   explicit Hardswish(const ActivationParams&) {}
   ACTK_LANE_INLINE V forward(V x) const {
     const V middle = div(mul(x, add(x, splat(3.0f))), splat(6.0f));
