@@ -183,26 +183,35 @@ void run_range(const detail::ElementwiseCall& call, std::int64_t begin, std::int
   // forward in L2, Zen 4: 0.73 -> 0.63 ns per element). In place is safe: a step's loads
   // precede the previous step's stores, and no two steps touch the same elements.
   std::int64_t i = begin;
+  // The loops over a step's vectors (at most 4) are unrolled by force: GCC leaves them rolled for
+  // the larger activations, and then carries the vectors through the stack (bf16 forward in L2,
+  // one thread, ns per element: softplus 0.57 -> 0.50, gelu 0.65 -> 0.60, sigmoid 0.36 -> 0.33).
   auto sweep = [&](auto count, auto stream, std::int64_t stop) __attribute__((always_inline)) {
     constexpr std::int64_t kCount = decltype(count)::value;
     constexpr std::int64_t kStep = kLanes * kCount;
     if (i + kStep > stop) return;
     V inputs[kCount];
+    #pragma GCC unroll 4
     for (std::int64_t v = 0; v < kCount; ++v) inputs[v] = load(x + i + kLanes * v);
     for (;; i += kStep) {
       const bool last = i + 2 * kStep > stop;
       // The last step loads its own inputs again rather than branching around the load.
       const std::int64_t ahead = last ? i : i + kStep;
       V next[kCount];
+      #pragma GCC unroll 4
       for (std::int64_t v = 0; v < kCount; ++v) next[v] = load(x + ahead + kLanes * v);
       Out outs[kCount];
+      #pragma GCC unroll 4
       for (std::int64_t v = 0; v < kCount; ++v) outs[v] = compute_at(i + kLanes * v, inputs[v]);
       if constexpr (kCount % 2 == 0) {
+        #pragma GCC unroll 4
         for (std::int64_t v = 0; v < kCount; v += 2) put_pair_at(stream, i + kLanes * v, outs[v], outs[v + 1]);
       } else {
+        #pragma GCC unroll 4
         for (std::int64_t v = 0; v < kCount; ++v) put_at(stream, i + kLanes * v, outs[v]);
       }
       if (last) break;
+      #pragma GCC unroll 4
       for (std::int64_t v = 0; v < kCount; ++v) inputs[v] = next[v];
     }
     i += kStep;

@@ -56,13 +56,14 @@ ACTK_LANE_INLINE V bit_and(V a, V b) { return _mm512_and_ps(a, b); }
 ACTK_LANE_INLINE V bit_or(V a, V b) { return _mm512_or_ps(a, b); }
 ACTK_LANE_INLINE V bit_xor(V a, V b) { return _mm512_xor_ps(a, b); }
 
-// Comparisons: ordered (false where a lane is NaN) except not_equal and is_nan.
+// Comparisons: ordered (false where a lane is NaN) except not_equal, not_less_equal and is_nan.
 ACTK_LANE_INLINE Mask less(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 ACTK_LANE_INLINE Mask less_equal(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
 ACTK_LANE_INLINE Mask greater(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 ACTK_LANE_INLINE Mask greater_equal(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
 ACTK_LANE_INLINE Mask equal(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 ACTK_LANE_INLINE Mask not_equal(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
+ACTK_LANE_INLINE Mask not_less_equal(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_NLE_UQ); }
 ACTK_LANE_INLINE Mask is_nan(V x) { return _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q); }
 ACTK_LANE_INLINE Mask mask_and(Mask a, Mask b) { return static_cast<Mask>(a & b); }
 ACTK_LANE_INLINE Mask mask_or(Mask a, Mask b) { return static_cast<Mask>(a | b); }

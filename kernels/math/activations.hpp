@@ -14,8 +14,8 @@
 // forward turns a NaN x into x's NaN, quieted, by itself (each NaN operand derives from x): the cpu
 // vector loop then leaves out its NaN select where the output is f16 or bf16, whose narrowing
 // quiets a NaN anyway, so the bits stay those of the select. tests/test_bit_identity.cpp fails a
-// marked functor that gives a number for a NaN among the f16 and bf16 inputs (mish and softplus
-// would, through their clamps: min and max drop a NaN).
+// marked functor that gives a number for a NaN among the f16 and bf16 inputs (mish would, through
+// its clamps: min and max drop a NaN, unless the NaN is their second operand).
 //
 // The families, one file each: logistic.hpp (sigmoid, tanh, silu, gelu_tanh, softplus, mish),
 // exponential.hpp (elu, selu, celu), gaussian.hpp (gelu), piecewise.hpp (the rest).

@@ -81,13 +81,14 @@ ACTK_LANE_INLINE V round_to_integer(V x) {
   return magnitude < 0x1p23f ? bit_or(rounded, bit_and(x, from_bits(0x80000000u))) : x;
 }
 
-// Comparisons: ordered (false where a value is NaN) except not_equal and is_nan.
+// Comparisons: ordered (false where a value is NaN) except not_equal, not_less_equal and is_nan.
 ACTK_LANE_INLINE Mask less(V a, V b) { return a < b; }
 ACTK_LANE_INLINE Mask less_equal(V a, V b) { return a <= b; }
 ACTK_LANE_INLINE Mask greater(V a, V b) { return a > b; }
 ACTK_LANE_INLINE Mask greater_equal(V a, V b) { return a >= b; }
 ACTK_LANE_INLINE Mask equal(V a, V b) { return a == b; }
 ACTK_LANE_INLINE Mask not_equal(V a, V b) { return a != b; }
+ACTK_LANE_INLINE Mask not_less_equal(V a, V b) { return !(a <= b); }
 ACTK_LANE_INLINE Mask is_nan(V x) { return x != x; }
 ACTK_LANE_INLINE Mask mask_and(Mask a, Mask b) { return a && b; }
 ACTK_LANE_INLINE Mask mask_or(Mask a, Mask b) { return a || b; }

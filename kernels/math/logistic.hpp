@@ -194,12 +194,14 @@ struct QuickGelu {
 
 struct Softplus {
   static constexpr bool kComputeBound = true;
+  static constexpr bool kForwardKeepsNan = true;
   explicit Softplus(const ActivationParams& p)
       : beta_(splat(p.beta)), inverse_beta_(splat(1.0f / p.beta)), threshold_(splat(p.threshold)),
         minus_log_beta_(splat(float(-std::log(std::fabs(double(p.beta)))))),
         minus_log_beta_lo_(splat(float(-std::log(std::fabs(double(p.beta))) -
                                        double(float(-std::log(std::fabs(double(p.beta)))))))),
         exact_inverse_(has_exact_inverse(p.beta)),
+        unit_beta_(p.beta == 1.0),
         negative_beta_(p.beta < 0) {}
   // log(1 + e^(beta x)) / beta = (max(bx, 0) + log1p(e^-|bx|)) / beta. Unless beta is a power of
   // two with a finite inverse (1 by default), bx = beta x is carried as hi + lo (exact through an
@@ -208,6 +210,7 @@ struct Softplus {
   // precision), one exp, so that a small beta does not magnify the subnormal's rounding (a
   // negative beta has its tail at large positive x, and a negative result).
   ACTK_LANE_INLINE V forward(V x) const {
+    if (unit_beta_) return forward_unit_beta(x);
     const V bx = mul(beta_, x);
     const V bx_lo = fms(beta_, x, bx);  // beta x = bx + bx_lo exactly, where finite
     V lo = zero();
@@ -221,7 +224,7 @@ struct Softplus {
     const bool tail = any(greater(abs(bx), splat(87.0f)));
     const V t = tail ? ldexp(e.p, e.k) : ldexp_normal(e.p, e.k);
     const V log_term = log1p_unit(t);
-    const V sum = add(max(bx, zero()), log_term);
+    const V sum = add(max(zero(), bx), log_term);  // max(0, NaN) is NaN (kForwardKeepsNan)
     V result = exact_inverse_ ? mul(sum, inverse_beta_) : div(sum, beta_);
     if (tail) {
       // bx - log beta as hi + lo: TwoSum of the high parts, then the low parts.
@@ -252,6 +255,7 @@ struct Softplus {
   // or, where the product is below the smallest subnormal (bx = 0 and no error left: a subnormal
   // beta), the signs of beta and x.
   ACTK_LANE_INLINE Mask linear(V x, V bx) const {
+    if (unit_beta_) return greater(x, threshold_);  // bx = x exactly
     const V error = fms(beta_, x, bx);
     const Mask positive_product = negative_beta_ ? less(x, zero()) : greater(x, zero());
     const Mask vanished = mask_and(equal(bx, zero()), mask_and(equal(error, zero()), positive_product));
@@ -260,6 +264,17 @@ struct Softplus {
   }
   // Dividing by beta = 1 (the default) or another power of two is multiplying by its exact
   // inverse, where that inverse is finite (not for beta = 2^-128: a fuzz finding).
+  // forward() for beta = 1 (the default), the same bits for a fifth fewer instructions: bx = x
+  // exactly, no low part, no division, and below x = -87 the result is e^x itself, the t that
+  // log1p's argument already holds.
+  ACTK_LANE_INLINE V forward_unit_beta(V x) const {
+    const ExpParts e = exp_parts(max(neg_abs(x), splat(kExpMin)));
+    const bool tail = any(greater(abs(x), splat(87.0f)));
+    const V t = tail ? ldexp(e.p, e.k) : ldexp_normal(e.p, e.k);
+    V result = add(max(zero(), x), log1p_unit(t));
+    if (tail) result = select(less(x, splat(-87.0f)), t, result);
+    return select(mask_or(linear(x, x), equal(x, infinity())), x, result);
+  }
   static bool has_exact_inverse(float beta) {
     int exponent = 0;
     return std::fabs(std::frexp(beta, &exponent)) == 0.5f && std::isfinite(1.0f / beta);
@@ -267,6 +282,7 @@ struct Softplus {
   V beta_, inverse_beta_, threshold_;
   V minus_log_beta_, minus_log_beta_lo_;  ///< -log |beta| as hi + lo
   bool exact_inverse_;
+  bool unit_beta_;
   bool negative_beta_;  ///< beta is never 0
 };
 
