@@ -262,8 +262,6 @@ struct Softplus {
     const Mask tie = mask_and(equal(bx, threshold_), mask_or(greater(error, zero()), vanished));
     return mask_or(greater(bx, threshold_), tie);
   }
-  // Dividing by beta = 1 (the default) or another power of two is multiplying by its exact
-  // inverse, where that inverse is finite (not for beta = 2^-128: a fuzz finding).
   // forward() for beta = 1 (the default), the same bits for a fifth fewer instructions: bx = x
   // exactly, no low part, no division, and below x = -87 the result is e^x itself, the t that
   // log1p's argument already holds.
@@ -275,6 +273,8 @@ struct Softplus {
     if (tail) result = select(less(x, splat(-87.0f)), t, result);
     return select(mask_or(linear(x, x), equal(x, infinity())), x, result);
   }
+  // Dividing by beta = 1 (the default) or another power of two is multiplying by its exact
+  // inverse, where that inverse is finite (not for beta = 2^-128: a fuzz finding).
   static bool has_exact_inverse(float beta) {
     int exponent = 0;
     return std::fabs(std::frexp(beta, &exponent)) == 0.5f && std::isfinite(1.0f / beta);
