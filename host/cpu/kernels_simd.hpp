@@ -25,14 +25,25 @@ ACTK_LANE_INLINE V load(const BFloat16* p) {
 
 // Round to nearest even: add 0x7fff plus the lowest kept bit, keep the top half. A NaN would round
 // into infinity when its payload sits in the low half, so NaN lanes keep their top half with the
-// quiet bit set instead.
-template <bool kStream>
-ACTK_LANE_INLINE void store_by_integer_rounding(BFloat16* p, V v) {
+// quiet bit set instead. The bf16 bits, one per 32-bit lane.
+ACTK_LANE_INLINE VI bf16_bits_by_integer_rounding(V v) {
   const VI bits = bits_of(v);
   const VI lsb = bit_and(shift_right<16>(bits), splat_int(1));
-  const VI rounded = shift_right<16>(add(bits, add(lsb, splat_int(0x7fff))));
-  const VI quiet_nan = bit_or(shift_right<16>(bits), splat_int(0x40));
-  store_u16<kStream>(reinterpret_cast<std::uint16_t*>(p), select(is_nan(v), quiet_nan, rounded));
+  const VI rounded = add(bits, add(lsb, splat_int(0x7fff)));
+  const VI quiet_nan = bit_or(bits, splat_int(0x400000));
+  return shift_right<16>(select(is_nan(v), quiet_nan, rounded));
+}
+
+template <bool kStream>
+ACTK_LANE_INLINE void store_by_integer_rounding(BFloat16* p, V v) {
+  store_u16<kStream>(reinterpret_cast<std::uint16_t*>(p), bf16_bits_by_integer_rounding(v));
+}
+
+// Two vectors at p, a first (one pack and one store on AVX2).
+template <bool kStream>
+ACTK_LANE_INLINE void store_pair_by_integer_rounding(BFloat16* p, V a, V b) {
+  store_u16_pair<kStream>(reinterpret_cast<std::uint16_t*>(p), bf16_bits_by_integer_rounding(a),
+                          bf16_bits_by_integer_rounding(b));
 }
 
 template <bool kStream>
@@ -50,9 +61,13 @@ ACTK_LANE_INLINE void store_pair(T* p, V a, V b) {
 #ifdef ACTK_LANES_HAVE_BF16_NARROWING
   if constexpr (std::is_same_v<T, BFloat16>) {
     if (__builtin_expect(store_bf16_pair_flushing_subnormals<kStream>(p, a, b), 0)) {
-      store_by_integer_rounding<kStream>(p, a);
-      store_by_integer_rounding<kStream>(p + kLanes, b);
+      store_pair_by_integer_rounding<kStream>(p, a, b);
     }
+    return;
+  }
+#else
+  if constexpr (std::is_same_v<T, BFloat16>) {
+    store_pair_by_integer_rounding<kStream>(p, a, b);
     return;
   }
 #endif

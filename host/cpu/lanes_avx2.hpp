@@ -130,6 +130,14 @@ ACTK_LANE_INLINE void store_bytes(void* p, __m128i v) {
     _mm_storeu_si128(static_cast<__m128i*>(p), v);
   }
 }
+template <bool kStream>
+ACTK_LANE_INLINE void store_bytes(void* p, __m256i v) {
+  if constexpr (kStream) {
+    _mm256_stream_si256(static_cast<__m256i*>(p), v);
+  } else {
+    _mm256_storeu_si256(static_cast<__m256i*>(p), v);
+  }
+}
 
 template <bool kStream>
 ACTK_LANE_INLINE void store(float* p, V v) {
@@ -149,6 +157,11 @@ template <bool kStream>
 ACTK_LANE_INLINE void store_u16(std::uint16_t* p, VI v) {
   // packus works within 128-bit lanes: [a0..a3 b0..b3 a4..a7 b4..b7]; permute the quads back.
   store_bytes<kStream>(p, _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(v, v), 0xd8)));
+}
+/// store_u16 of a at p and of b at p + kLanes, with one pack and one 32-byte store.
+template <bool kStream>
+ACTK_LANE_INLINE void store_u16_pair(std::uint16_t* p, VI a, VI b) {
+  store_bytes<kStream>(p, _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8));
 }
 /// Orders the non-temporal stores before later stores (the end of a streamed range).
 ACTK_LANE_INLINE void stream_fence() { _mm_sfence(); }

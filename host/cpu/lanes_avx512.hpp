@@ -141,6 +141,12 @@ template <bool kStream>
 ACTK_LANE_INLINE void store_u16(std::uint16_t* p, VI v) {
   store_bytes<kStream>(p, _mm512_cvtepi32_epi16(v));
 }
+/// store_u16 of a at p and of b at p + kLanes.
+template <bool kStream>
+ACTK_LANE_INLINE void store_u16_pair(std::uint16_t* p, VI a, VI b) {
+  store_u16<kStream>(p, a);
+  store_u16<kStream>(p + kLanes, b);
+}
 #ifdef __AVX512BF16__
 #define ACTK_LANES_HAVE_BF16_NARROWING 1
 /// f32 -> bf16 with vcvtneps2bf16; returns whether a lane was a subnormal f32, whose value the
