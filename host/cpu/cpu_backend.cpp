@@ -92,56 +92,63 @@ bool isa_supported(Isa isa) noexcept {
 
 Isa active_isa() noexcept { return current_isa(); }
 
-RangeKernel isa_kernel(Isa isa, const detail::ElementwiseCall& call) noexcept {
+namespace {
+
+// One instruction set's entry points (cpu_kernels.hpp).
+struct EntryPoints {
+  RangeKernel (*kernel)(const detail::ElementwiseCall&) noexcept;
+  Conversion (*conversion)(DType) noexcept;
+  ChunkSteps (*chunk_steps)() noexcept;
+};
+
+// Those of `isa`, or null where this build does not compile it.
+const EntryPoints* entry_points(Isa isa) noexcept {
+  static constexpr EntryPoints kPortable{portable_kernel, portable_conversion, portable_chunk_steps};
   switch (isa) {
-    case Isa::portable: return portable_kernel(call);
+    case Isa::portable: return &kPortable;
 #ifdef ACTK_CPU_HAVE_AVX2
-    case Isa::avx2: return avx2_kernel(call);
+    case Isa::avx2: {
+      static constexpr EntryPoints kAvx2{avx2_kernel, avx2_conversion, avx2_chunk_steps};
+      return &kAvx2;
+    }
 #endif
 #ifdef ACTK_CPU_HAVE_AVX512
-    case Isa::avx512: return avx512_kernel(call);
+    case Isa::avx512: {
+      static constexpr EntryPoints kAvx512{avx512_kernel, avx512_conversion, avx512_chunk_steps};
+      return &kAvx512;
+    }
 #endif
 #ifdef ACTK_CPU_HAVE_AVX512_BF16
-    case Isa::avx512_bf16: return avx512_bf16_kernel(call);
+    case Isa::avx512_bf16: {
+      static constexpr EntryPoints kAvx512Bf16{avx512_bf16_kernel, avx512_bf16_conversion, avx512_bf16_chunk_steps};
+      return &kAvx512Bf16;
+    }
 #endif
     default: return nullptr;
   }
 }
 
+// The active set's entry points (set_isa() and the environment only choose compiled sets).
+const EntryPoints& active_entry_points() noexcept {
+  const EntryPoints* active = entry_points(active_isa());
+  return active ? *active : *entry_points(Isa::portable);
+}
+
+}  // namespace
+
+RangeKernel isa_kernel(Isa isa, const detail::ElementwiseCall& call) noexcept {
+  const EntryPoints* e = entry_points(isa);
+  return e ? e->kernel(call) : nullptr;
+}
+
 RangeKernel select_kernel(const detail::ElementwiseCall& call) noexcept {
-  const RangeKernel kernel = isa_kernel(active_isa(), call);
+  const RangeKernel kernel = active_entry_points().kernel(call);
   return kernel ? kernel : portable_kernel(call);
 }
 
-Conversion select_conversion(DType dtype) noexcept {
-  switch (active_isa()) {
-#ifdef ACTK_CPU_HAVE_AVX512_BF16
-    case Isa::avx512_bf16: return avx512_bf16_conversion(dtype);
-#endif
-#ifdef ACTK_CPU_HAVE_AVX512
-    case Isa::avx512: return avx512_conversion(dtype);
-#endif
-#ifdef ACTK_CPU_HAVE_AVX2
-    case Isa::avx2: return avx2_conversion(dtype);
-#endif
-    default: return portable_conversion(dtype);
-  }
-}
+Conversion select_conversion(DType dtype) noexcept { return active_entry_points().conversion(dtype); }
 
-ChunkSteps select_chunk_steps() noexcept {
-  switch (active_isa()) {
-#ifdef ACTK_CPU_HAVE_AVX512_BF16
-    case Isa::avx512_bf16: return avx512_bf16_chunk_steps();
-#endif
-#ifdef ACTK_CPU_HAVE_AVX512
-    case Isa::avx512: return avx512_chunk_steps();
-#endif
-#ifdef ACTK_CPU_HAVE_AVX2
-    case Isa::avx2: return avx2_chunk_steps();
-#endif
-    default: return portable_chunk_steps();
-  }
-}
+ChunkSteps select_chunk_steps() noexcept { return active_entry_points().chunk_steps(); }
 
 void set_isa(Isa isa) noexcept {
   if (isa_supported(isa)) current_isa() = isa;
