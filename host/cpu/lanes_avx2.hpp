@@ -24,6 +24,8 @@
 // are caller-saved), and GCC declines to inline the larger activations at their four call sites.
 #define ACTK_LANE_INLINE inline __attribute__((always_inline))
 
+#include "host/cpu/lanes_x86_stores.hpp"
+
 namespace actk::lanes::avx2 {
 
 inline constexpr int kLanes = 8;
@@ -120,23 +122,6 @@ ACTK_LANE_INLINE V load(const Half* p) { return _mm256_cvtph_ps(_mm_loadu_si128(
 /// kLanes 16-bit values, zero-extended.
 ACTK_LANE_INLINE VI load_u16(const std::uint16_t* p) {
   return _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
-template <bool kStream>
-ACTK_LANE_INLINE void store_bytes(void* p, __m128i v) {
-  if constexpr (kStream) {
-    _mm_stream_si128(static_cast<__m128i*>(p), v);
-  } else {
-    _mm_storeu_si128(static_cast<__m128i*>(p), v);
-  }
-}
-template <bool kStream>
-ACTK_LANE_INLINE void store_bytes(void* p, __m256i v) {
-  if constexpr (kStream) {
-    _mm256_stream_si256(static_cast<__m256i*>(p), v);
-  } else {
-    _mm256_storeu_si256(static_cast<__m256i*>(p), v);
-  }
 }
 
 template <bool kStream>

@@ -28,6 +28,8 @@
 // Everything on the hot path is forced inline (see lanes_avx2.hpp).
 #define ACTK_LANE_INLINE inline __attribute__((always_inline))
 
+#include "host/cpu/lanes_x86_stores.hpp"
+
 namespace actk::lanes::ACTK_LANES {
 
 inline constexpr int kLanes = 16;
@@ -115,15 +117,6 @@ ACTK_LANE_INLINE VI load_u16(const std::uint16_t* p) {
 }
 
 template <bool kStream>
-ACTK_LANE_INLINE void store_bytes(void* p, __m256i v) {
-  if constexpr (kStream) {
-    _mm256_stream_si256(static_cast<__m256i*>(p), v);
-  } else {
-    _mm256_storeu_si256(static_cast<__m256i*>(p), v);
-  }
-}
-
-template <bool kStream>
 ACTK_LANE_INLINE void store(float* p, V v) {
   if constexpr (kStream) {
     _mm512_stream_ps(p, v);
@@ -165,12 +158,7 @@ ACTK_LANE_INLINE bool store_bf16_flushing_subnormals(BFloat16* p, V v) {
 template <bool kStream>
 ACTK_LANE_INLINE bool store_bf16_pair_flushing_subnormals(BFloat16* p, V a, V b) {
   constexpr int kSubnormal = 0x20;
-  const __m512i narrowed = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(b, a));
-  if constexpr (kStream) {
-    _mm512_stream_si512(reinterpret_cast<__m512i*>(p), narrowed);
-  } else {
-    _mm512_storeu_si512(p, narrowed);
-  }
+  store_bytes<kStream>(p, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(b, a)));
   return !_kortestz_mask16_u8(_mm512_fpclass_ps_mask(a, kSubnormal), _mm512_fpclass_ps_mask(b, kSubnormal));
 }
 #endif
