@@ -58,21 +58,15 @@ ACTK_LANE_INLINE void store(BFloat16* p, V v) {
 /// Two vectors at p, a first: the same bits as two store() calls.
 template <bool kStream, class T>
 ACTK_LANE_INLINE void store_pair(T* p, V a, V b) {
+  if constexpr (std::is_same_v<T, BFloat16>) {
 #ifdef ACTK_LANES_HAVE_BF16_NARROWING
-  if constexpr (std::is_same_v<T, BFloat16>) {
-    if (__builtin_expect(store_bf16_pair_flushing_subnormals<kStream>(p, a, b), 0)) {
-      store_pair_by_integer_rounding<kStream>(p, a, b);
-    }
-    return;
-  }
-#else
-  if constexpr (std::is_same_v<T, BFloat16>) {
-    store_pair_by_integer_rounding<kStream>(p, a, b);
-    return;
-  }
+    if (__builtin_expect(!store_bf16_pair_flushing_subnormals<kStream>(p, a, b), 1)) return;
 #endif
-  store<kStream>(p, a);
-  store<kStream>(p + kLanes, b);
+    store_pair_by_integer_rounding<kStream>(p, a, b);
+  } else {
+    store<kStream>(p, a);
+    store<kStream>(p + kLanes, b);
+  }
 }
 
 }  // namespace actk::lanes::ACTK_LANES
